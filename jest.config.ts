@@ -1,0 +1,17 @@
+import type { Config } from 'jest';
+
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  // One real database server for the whole run; each test file uses its own database.
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  // bcrypt at cost 10 and real servers: generous, but a hang still fails the run.
+  testTimeout: 30_000,
+  // Two cores on CI: two workers keep bcrypt-heavy files from starving each other.
+  maxWorkers: 2,
+};
+
+export default config;

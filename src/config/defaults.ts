@@ -1,0 +1,29 @@
+import { DEFAULT_PASSWORD_POLICY } from '../domain/policy';
+
+/**
+ * Every default, each beside its reason. README's configuration table is
+ * checked against this object by a test.
+ */
+export const DEFAULTS = {
+  /** The usual unprivileged HTTP port for a service behind a proxy. */
+  port: 8080,
+  /** OWASP's floor is 10; 12 costs ~250 ms of one core here, slow for guessing, fast enough for a person. */
+  bcryptCost: 12,
+  /** NIST SP 800-63B: length only, no composition rules. */
+  passwordPolicy: DEFAULT_PASSWORD_POLICY,
+  /** pino's own default. */
+  logLevel: 'info',
+  /** Keycloak and most IdPs run NTP; 30 s absorbs drift without keeping expired tokens alive. */
+  clockToleranceSeconds: 30,
+  /** A JWKS fetch that takes longer means the IdP is in trouble: fail closed with 503. */
+  jwksTimeoutMs: 5_000,
+  /** jose's default: an unknown `kid` refetches the set at most every 30 s. */
+  jwksCooldownMs: 30_000,
+  /** jose's default: keys are refetched after 10 minutes, so a removed key stops working within that bound. */
+  jwksCacheMaxAgeMs: 600_000,
+  /** The largest legitimate body is two passwords; 16 KiB leaves room and stops floods early. */
+  bodyLimitBytes: 16_384,
+} as const;
+
+/** pino's levels. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

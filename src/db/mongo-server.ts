@@ -1,0 +1,201 @@
+/**
+ * The one module that decides which MongoDB server the service and the tests
+ * talk to, in this order:
+ *
+ * 1. `MONGODB_URI`, when set: always wins.
+ * 2. A real mongod through mongodb-memory-server, where a mongod binary is
+ *    already here (`MONGOMS_SYSTEM_BINARY`, or `mongod` on PATH).
+ * 3. SecantusDB, a MongoDB-compatible server on WiredTiger: its Rust server
+ *    (built once with cargo into the user cache), else its Python wheel
+ *    (installed into a virtualenv in the user cache on first use).
+ *
+ * FerretDB v1 is deliberately absent: its updates are not atomic across
+ * connections, which our compare-and-set relies on.
+ */
+import { spawn, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Pinned so every machine tests against the same server. */
+export const SECANTUS_RUST = { crate: 'secantus-mdb', version: '0.5.3-beta.196', binary: 'secantusd-rs' } as const;
+export const SECANTUS_PYTHON = { package: 'SecantusDB', version: '0.7.0b3', binary: 'secantusd-py' } as const;
+
+export type MongoServerKind = 'MONGODB_URI' | 'mongodb-memory-server' | 'secantusd-rs' | 'secantusd-py';
+
+/** A server to talk to, and how to let it go. */
+export interface MongoServer {
+  readonly uri: string;
+  readonly kind: MongoServerKind;
+  /** Stop the server if this module started it, and remove its data. */
+  stop(): Promise<void>;
+}
+
+/** Outside the clone, so a fresh clone on the same machine reuses the build. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'password-resources');
+}
+
+export function rustServerPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), `secantus-${SECANTUS_RUST.version}`, 'bin', SECANTUS_RUST.binary);
+}
+
+function pythonVenv(env: NodeJS.ProcessEnv): string {
+  return join(cacheDir(env), `secantus-py-${SECANTUS_PYTHON.version}`);
+}
+
+export function pythonServerPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(pythonVenv(env), 'bin', SECANTUS_PYTHON.binary);
+}
+
+/** Build the Rust server into the cache (about 8 minutes cold). */
+export async function installRustServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const target = rustServerPath(env);
+  if (existsSync(target)) return target;
+  await run('cargo', ['install', SECANTUS_RUST.crate, '--version', SECANTUS_RUST.version, '--locked', '--ignore-rust-version',
+    '--root', join(cacheDir(env), `secantus-${SECANTUS_RUST.version}`)], { env, maxBuffer: 64 * 1024 * 1024 });
+  return target;
+}
+
+/** Install the Python server into a virtualenv in the cache (seconds). */
+export async function installPythonServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const target = pythonServerPath(env);
+  if (existsSync(target)) return target;
+  const venv = pythonVenv(env);
+  await mkdir(cacheDir(env), { recursive: true });
+  await run('python3', ['-m', 'venv', venv], { env });
+  await run(join(venv, 'bin', 'pip'), ['install', '--quiet', `${SECANTUS_PYTHON.package}==${SECANTUS_PYTHON.version}`], { env });
+  return target;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+async function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      resolve(false);
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`database server exited with ${child.exitCode}: ${output()}`);
+    if (await accepts(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`database server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms: ${output()}`);
+}
+
+async function startSecantus(kind: 'secantusd-rs' | 'secantusd-py', binary: string): Promise<MongoServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'password-resources-db-'));
+  const port = await freePort();
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--storage-path', join(dir, 'data'), '--log-level', 'WARNING'];
+  // A WiredTiger log file is allocated in full; 1 MB keeps an empty store small.
+  if (kind === 'secantusd-rs') args.push('--log-file-max', '1MB');
+  // cwd is the temp folder so no ./secantusd.toml of the caller's is picked up.
+  const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-2_000);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  await waitForPort(port, child, () => output, 30_000);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
+  return {
+    // The server advertises a one-member replica set; talk to it directly.
+    uri: `mongodb://127.0.0.1:${port}/?directConnection=true`,
+    kind,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A mongod binary already on this machine: mongodb-memory-server's own setting, or one on PATH. */
+function localMongod(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.MONGOMS_SYSTEM_BINARY) return env.MONGOMS_SYSTEM_BINARY;
+  return (env.PATH ?? '').split(':').map((dir) => join(dir, 'mongod')).find((candidate) => existsSync(candidate));
+}
+
+/**
+ * A real mongod through mongodb-memory-server, only where a binary is already
+ * here: its download cannot work on machines without internet access and
+ * would cost every start a failed attempt.
+ */
+async function startMemoryServer(binary: string): Promise<MongoServer> {
+  const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+  const server = await MongoMemoryServer.create({ instance: { ip: '127.0.0.1' }, binary: { systemBinary: binary } });
+  return { uri: server.getUri(), kind: 'mongodb-memory-server', stop: async () => {
+    await server.stop();
+  } };
+}
+
+/**
+ * Find or start a database server, as described at the top of this module.
+ * `log` is told which one and why.
+ *
+ * @example
+ * const db = await startMongoServer({ log: (line) => logger.info(line) });
+ * // ... mongoose.createConnection(db.uri) ...
+ * await db.stop();
+ */
+export async function startMongoServer(options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): Promise<MongoServer> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const given = env.MONGODB_URI;
+  if (given !== undefined && given !== '') {
+    return { uri: given, kind: 'MONGODB_URI', stop: () => Promise.resolve() };
+  }
+  const mongod = localMongod(env);
+  if (mongod) {
+    log(`MONGODB_URI is unset: starting an ephemeral mongod (${mongod}) through mongodb-memory-server`);
+    return startMemoryServer(mongod);
+  }
+  const rust = rustServerPath(env);
+  if (existsSync(rust)) {
+    log(`MONGODB_URI is unset: started an ephemeral SecantusDB (${SECANTUS_RUST.binary} ${SECANTUS_RUST.version})`);
+    return startSecantus('secantusd-rs', rust);
+  }
+  log(`MONGODB_URI is unset and ${rust} is not built (scripts/install-db-server.sh builds it): using SecantusDB's Python server`);
+  const python = await installPythonServer(env);
+  log(`started an ephemeral SecantusDB (${SECANTUS_PYTHON.binary} ${SECANTUS_PYTHON.version}); its writes are slower than the Rust server's`);
+  return startSecantus('secantusd-py', python);
+}

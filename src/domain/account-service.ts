@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, InvalidCurrentPasswordError, InvalidPasswordError, TemporarilyUnavailableError } from '../errors';
+import type { PolicyViolation } from '../errors';
+import type { PasswordHasher } from './hashing';
+import { normalizePassword } from './hashing';
+import type { PasswordPolicy } from './policy';
+import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
+import type { UserRecord, UserStore } from './store';
+
+/** What the account service is built from. */
+export interface AccountServiceDependencies {
+  readonly store: UserStore;
+  readonly hasher: PasswordHasher;
+  /** The policy of a realm; called only for realms the caller knows. */
+  readonly policyOf: (realm: string) => PasswordPolicy;
+  readonly now?: () => Date;
+}
+
+/** Input of `AccountService.createUser`. */
+export interface CreateUserInput {
+  readonly realm: string;
+  readonly username: string;
+  readonly email?: string | undefined;
+  /** The IdP subject; a random UUID when absent. */
+  readonly id?: string | undefined;
+  readonly password?: string | undefined;
+  /** Mark the password temporary: the user must choose a new one (`UPDATE_PASSWORD`). */
+  readonly temporary?: boolean;
+}
+
+const NOT_CURRENT: PolicyViolation = {
+  policy: 'notCurrentPassword',
+  message: 'The new password must differ from the current password.',
+};
+
+/**
+ * The account use cases: verify a password, change it with the current one,
+ * create users and set passwords as an administrator. Knows nothing of HTTP or
+ * MongoDB; everything it touches is passed in.
+ */
+export class AccountService {
+  readonly #store: UserStore;
+  readonly #hasher: PasswordHasher;
+  readonly #policyOf: (realm: string) => PasswordPolicy;
+  readonly #now: () => Date;
+
+  constructor(dependencies: AccountServiceDependencies) {
+    this.#store = dependencies.store;
+    this.#hasher = dependencies.hasher;
+    this.#policyOf = dependencies.policyOf;
+    this.#now = dependencies.now ?? (() => new Date());
+  }
+
+  /** The enabled user with this subject in the realm, or `null`. */
+  async findActiveUser(realm: string, id: string): Promise<UserRecord | null> {
+    const user = await guard(this.#store.findById(realm, id));
+    return user?.enabled ? user : null;
+  }
+
+  /** Whether `password` is the user's current password. A user without a password has none that validates. */
+  async validatePassword(user: UserRecord, password: string): Promise<boolean> {
+    if (!user.credential) return false;
+    return this.#hasher.verify(password, user.credential);
+  }
+
+  /**
+   * Change the password when `currentPassword` is right. The current password is
+   * checked before anything about the new one, and the update is a
+   * compare-and-set on the credential it replaces.
+   *
+   * @throws InvalidCurrentPasswordError, InvalidPasswordError, ConflictError
+   */
+  async changePassword(user: UserRecord, currentPassword: string, newPassword: string): Promise<void> {
+    const current = user.credential;
+    if (!current || !(await this.#hasher.verify(currentPassword, current))) {
+      throw new InvalidCurrentPasswordError();
+    }
+    const violations = this.#violations(user, newPassword);
+    if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
+    if (violations.length > 0) throw new InvalidPasswordError(violations);
+    await this.#replaceCredential(user, current.hash, newPassword, []);
+  }
+
+  /**
+   * Set a user's password as an administrator (kcadm's `set-password`): no
+   * current password, the realm's policy applies, `temporary` asks the user to
+   * choose a new one.
+   *
+   * @throws InvalidPasswordError, ConflictError
+   */
+  async setPassword(user: UserRecord, password: string, options: { temporary: boolean }): Promise<void> {
+    const violations = this.#violations(user, password);
+    if (violations.length > 0) throw new InvalidPasswordError(violations);
+    const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
+    await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others);
+  }
+
+  /**
+   * Create an enabled user, with a password when one is given. Creating a user is
+   * not a password change, so tokens issued before it stay valid.
+   *
+   * @throws InvalidPasswordError, ConflictError (duplicate id, username or email)
+   */
+  async createUser(input: CreateUserInput): Promise<UserRecord> {
+    const username = input.username.toLowerCase();
+    const email = input.email?.toLowerCase();
+    let credential;
+    if (input.password !== undefined) {
+      const violations = this.#policyOf(input.realm).check(input.password, { username, email });
+      if (violations.length > 0) throw new InvalidPasswordError(violations);
+      credential = await this.#hasher.hash(input.password);
+    }
+    try {
+      return await guard(
+        this.#store.create({
+          realm: input.realm,
+          id: input.id ?? randomUUID(),
+          username,
+          email,
+          enabled: true,
+          credential,
+          requiredActions: input.temporary === true ? [UPDATE_PASSWORD] : [],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof DuplicateUserError) {
+        throw new ConflictError(`A user with this ${error.field} already exists in realm "${input.realm}".`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** The user with this username in the realm, enabled or not, or `null`. */
+  async findByUsername(realm: string, username: string): Promise<UserRecord | null> {
+    return guard(this.#store.findByUsername(realm, username.toLowerCase()));
+  }
+
+  #violations(user: UserRecord, password: string): PolicyViolation[] {
+    return this.#policyOf(user.realm).check(password, { username: user.username, email: user.email });
+  }
+
+  async #replaceCredential(user: UserRecord, expectedHash: string | null, password: string, requiredActions: readonly string[]): Promise<void> {
+    const next = await this.#hasher.hash(password);
+    const won = await guard(
+      this.#store.compareAndSetCredential({ realm: user.realm, id: user.id, expectedHash, next, changedAt: this.#now(), requiredActions }),
+    );
+    if (!won) throw new ConflictError('The password was changed by another request at the same time; nothing was changed by this one.');
+  }
+}
+
+/** Store outages become 503 so callers retry instead of seeing a 500. */
+async function guard<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) {
+      throw new TemporarilyUnavailableError('The credential store is temporarily unavailable; retry later.', { cause: error });
+    }
+    throw error;
+  }
+}

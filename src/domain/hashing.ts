@@ -1,0 +1,58 @@
+import { createHmac } from 'node:crypto';
+import bcrypt from 'bcrypt';
+import type { Credential } from './store';
+
+/** Hashes new passwords and verifies presented ones against stored credentials. */
+export interface PasswordHasher {
+  hash(password: string): Promise<Credential>;
+  verify(password: string, credential: Credential): Promise<boolean>;
+}
+
+/** Bounds of the bcrypt cost: under 10 is too cheap to guess against, over 15 lets each request eat seconds of CPU. */
+export const BCRYPT_COST_RANGE = { min: 10, max: 15 } as const;
+
+/** A bcrypt salt string: `$2b$` + two-digit cost + `$` + 22 salt characters. */
+const SALT_LENGTH = 29;
+
+/**
+ * NIST SP 800-63B 5.1.1.2: normalise with NFKC so the same password typed on
+ * different devices (composed or decomposed accents) is the same secret.
+ */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+/**
+ * bcrypt reads at most 72 bytes and stops at a NUL. To refuse silent truncation
+ * we hash base64(HMAC-SHA256(key = bcrypt salt, password)) instead: 44 ASCII
+ * bytes without NUL for a password of any length. Keying the HMAC with the
+ * per-user salt keeps a leaked plain SHA-256 of the password elsewhere from
+ * being tested against our hashes ("bcrypt shucking").
+ */
+function preHash(password: string, salt: string): string {
+  return createHmac('sha256', salt).update(normalizePassword(password), 'utf8').digest('base64');
+}
+
+/**
+ * The shipped hasher, scheme `bcrypt-sha256`. Uses bcrypt's async API only, so
+ * the work runs on libuv's threadpool and the event loop stays free.
+ *
+ * @example
+ * const hasher = createBcryptHasher({ cost: 12 });
+ * const credential = await hasher.hash('correct horse battery staple');
+ * await hasher.verify('correct horse battery staple', credential); // true
+ */
+export function createBcryptHasher(options: { cost: number }): PasswordHasher {
+  const { cost } = options;
+  return {
+    async hash(password) {
+      const salt = await bcrypt.genSalt(cost);
+      const hash = await bcrypt.hash(preHash(password, salt), salt);
+      return { algorithm: 'bcrypt-sha256', hash, createdAt: new Date() };
+    },
+    async verify(password, credential) {
+      const salt = credential.hash.slice(0, SALT_LENGTH);
+      return bcrypt.compare(preHash(password, salt), credential.hash);
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import express from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Passport } from 'passport';
+import { Strategy as BearerStrategy } from 'passport-http-bearer';
+import type { ValidateFunction } from 'ajv';
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { AccountService } from '../domain/account-service';
+import { InvalidRequestError, InvalidTokenError, MissingTokenError, RealmNotFoundError, UnsupportedMediaTypeError } from '../errors';
+import type { ResolvedRealm } from '../options';
+import { contextOf } from './context';
+import { describeErrors } from './schemas';
+
+/** A caller's request id is kept when it is this well-formed. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's `X-Request-Id` if well-formed, else a new UUID. */
+export function requestIdOf(req: Request): string {
+  const given = req.get('x-request-id');
+  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Echo or assign `X-Request-Id`, unless the host already did. */
+export const requestId: RequestHandler = (req, res, next) => {
+  if (!res.hasHeader('X-Request-Id')) res.setHeader('X-Request-Id', requestIdOf(req));
+  next();
+};
+
+/** Resolve `:realm`; an unknown realm is 404 before anything else is looked at. */
+export function resolveRealm(realms: ReadonlyMap<string, ResolvedRealm>): RequestHandler {
+  return (req, res, next) => {
+    const name = String(req.params.realm);
+    const realm = realms.get(name);
+    if (!realm) throw new RealmNotFoundError(name);
+    contextOf(res).realm = realm;
+    next();
+  };
+}
+
+function hasAccessToken(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.prototype.hasOwnProperty.call(value, 'access_token');
+}
+
+/**
+ * RFC 6750 allows tokens in the query and the body; we never honour them
+ * (they end up in logs and caches). Alone they count as no token; next to a
+ * header they make the request malformed (section 3.1: more than one method).
+ */
+export const refuseTokensOutsideHeader: RequestHandler = (req, _res, next) => {
+  if (hasAccessToken(req.query) || hasAccessToken(req.body)) {
+    if (req.get('authorization') !== undefined) {
+      throw new InvalidRequestError('Send the token in the Authorization header only, not also in the query or body.');
+    }
+    throw new MissingTokenError();
+  }
+  next();
+};
+
+/**
+ * Bearer authentication through passport-http-bearer, on a Passport instance
+ * of this router's own. The token must verify for the path's realm and name an
+ * enabled user of it.
+ */
+export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier, accounts: AccountService): RequestHandler {
+  const passport = new Passport();
+  passport.use(
+    'bearer',
+    new BearerStrategy({ passReqToCallback: true }, (req: Request, token: string, done: (error: unknown, user?: object | false) => void) => {
+      const context = contextOf(req.res as Response);
+      const realm = context.realm;
+      if (!realm) {
+        done(new Error('realm not resolved before authentication'));
+        return;
+      }
+      verifierOf(realm)(token)
+        .then(async (verified) => {
+          const user = await accounts.findActiveUser(realm.name, verified.subject);
+          if (!user) throw new InvalidTokenError('The token\'s subject is not an enabled user of this realm.');
+          context.token = verified;
+          context.user = user;
+          done(null, user);
+        })
+        .catch(done);
+    }),
+  );
+  return (req: Request, res: Response, next: NextFunction) => {
+    const handler = passport.authenticate('bearer', { session: false }, (error: unknown, user: unknown, _challenge: unknown, status: unknown) => {
+      if (error) {
+        next(error);
+        return;
+      }
+      if (!user) {
+        // The strategy fails with 400 for a malformed header, else with its challenge (no token).
+        next(status === 400 ? new InvalidRequestError('The Authorization header is malformed; expected "Bearer <token>".') : new MissingTokenError());
+        return;
+      }
+      next();
+    }) as RequestHandler;
+    handler(req, res, next);
+  };
+}
+
+/** 415 for anything but JSON; checked after authentication so nothing leaks to a caller without a token. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is('application/json')) throw new UnsupportedMediaTypeError('The request body must be application/json.');
+  next();
+};
+
+/** Parse JSON unless the host did already; refuses invalid UTF-8 instead of replacing it. */
+export function parseJson(limitBytes: number): RequestHandler {
+  const parser = express.json({
+    limit: limitBytes,
+    type: 'application/json',
+    verify: (_req, _res, buffer) => {
+      if (!isUtf8(buffer)) throw Object.assign(new Error('invalid UTF-8'), { type: 'entity.verify.failed', status: 400 });
+    },
+  });
+  return (req, res, next) => {
+    if (req.body !== undefined) {
+      next();
+      return;
+    }
+    parser(req, res, next);
+  };
+}
+
+/** Validate the body against a schema of `openapi.yaml`. */
+export function validateBody(validate: ValidateFunction): RequestHandler {
+  return (req, _res, next) => {
+    if (!validate(req.body)) throw new InvalidRequestError(describeErrors(validate.errors ?? []));
+    next();
+  };
+}

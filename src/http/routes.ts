@@ -1,0 +1,50 @@
+import type { RequestHandler } from 'express';
+import type { AccountService } from '../domain/account-service';
+import { authenticated } from './context';
+
+/** Where the account API is mounted, below any prefix the host chooses. */
+export const ACCOUNT_BASE = '/realms/:realm/password-resources';
+
+/** One route of the account API: authenticated, with a JSON body checked against `bodySchema`. */
+export interface AccountRoute {
+  readonly method: 'post';
+  /** Below `ACCOUNT_BASE`. */
+  readonly path: string;
+  /** The request body's schema in `openapi.yaml` (`components/schemas`). */
+  readonly bodySchema: string;
+  readonly handler: (accounts: AccountService) => RequestHandler;
+}
+
+interface ValidatePasswordBody {
+  password: string;
+}
+
+interface ResetPasswordBody {
+  currentPassword: string;
+  newPassword: string;
+}
+
+/** The account API; `openapi.yaml` documents each of these and a test holds them equal. */
+export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
+  {
+    method: 'post',
+    path: '/validate-password',
+    bodySchema: 'ValidatePasswordRequest',
+    handler: (accounts) => async (req, res) => {
+      const { user } = authenticated(res);
+      const { password } = req.body as ValidatePasswordBody;
+      res.status(200).set('Cache-Control', 'no-store').json({ valid: await accounts.validatePassword(user, password) });
+    },
+  },
+  {
+    method: 'post',
+    path: '/reset-password',
+    bodySchema: 'ResetPasswordRequest',
+    handler: (accounts) => async (req, res) => {
+      const { user } = authenticated(res);
+      const { currentPassword, newPassword } = req.body as ResetPasswordBody;
+      await accounts.changePassword(user, currentPassword, newPassword);
+      res.status(204).set('Cache-Control', 'no-store').end();
+    },
+  },
+];

@@ -1,0 +1,138 @@
+import express from 'express';
+import type { Response, Router } from 'express';
+import mongoose from 'mongoose';
+import type { Connection } from 'mongoose';
+import pino from 'pino';
+import { createTokenVerifier } from './auth/token-verifier';
+import type { TokenVerifier } from './auth/token-verifier';
+import { AccountService } from './domain/account-service';
+import { createBcryptHasher } from './domain/hashing';
+import type { UserStore } from './domain/store';
+import { contextOf } from './http/context';
+import { errorHandler } from './http/error-handler';
+import { authenticate, parseJson, refuseTokensOutsideHeader, requestId, requireJson, resolveRealm, validateBody } from './http/middleware';
+import { ACCOUNT_BASE, ACCOUNT_ROUTES } from './http/routes';
+import { componentValidator, createContractAjv, loadOpenApi } from './http/schemas';
+import { resolveOptions } from './options';
+import { TemporarilyUnavailableError } from './errors';
+import type { PasswordResourcesOptions, ResolvedRealm } from './options';
+import { createMongooseUserStore } from './store/mongoose/user-store';
+
+export type { PasswordResourcesOptions, RealmOptions } from './options';
+export { OptionsError } from './options';
+export type { PasswordHasher } from './domain/hashing';
+
+/** What `createPasswordResources` returns. */
+export interface PasswordResources {
+  /** Serves `/realms/:realm/password-resources/...`; mount it under any prefix. */
+  readonly router: Router;
+  /**
+   * Connect and create the indexes, once; resolves when done, rejects if the
+   * database cannot be reached (a later call tries again). Requests call it too.
+   */
+  ready(): Promise<void>;
+  /** Resolves when the database answers a ping; for readiness probes. */
+  ping(): Promise<void>;
+  /** Release what the router opened (its own database connection, never the host's). */
+  close(): Promise<void>;
+  /** The account use cases, for the CLI and for hosts that script them. */
+  readonly accounts: AccountService;
+}
+
+/** Mongoose fails fast instead of queueing commands while the database is away. */
+const CONNECTION_OPTIONS = { bufferCommands: false, serverSelectionTimeoutMS: 5_000 } as const;
+
+/**
+ * Create the password resources router.
+ *
+ * @example
+ * const resources = createPasswordResources({
+ *   mongodbUri: process.env.MONGODB_URI,
+ *   realms: { alpha: { issuer: 'https://idp.example/realms/alpha' } },
+ * });
+ * app.use(resources.router);           // or app.use('/gateway', resources.router)
+ * await resources.ready();
+ */
+export function createPasswordResources(options: PasswordResourcesOptions): PasswordResources {
+  const resolved = resolveOptions(options);
+  const logger = resolved.logger ?? pino({ name: 'password-resources' });
+  const ownsConnection = 'uri' in resolved.database;
+  const connection: Connection =
+    'connection' in resolved.database
+      ? resolved.database.connection
+      : mongoose.createConnection();
+  const store: UserStore = createMongooseUserStore(connection);
+  const accounts = new AccountService({
+    store,
+    hasher: resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }),
+    policyOf: (realm) => {
+      const found = resolved.realms.get(realm);
+      if (!found) throw new Error(`unknown realm ${realm}`);
+      return found.policy;
+    },
+  });
+
+  let starting: Promise<void> | undefined;
+  const ready = (): Promise<void> => {
+    starting ??= (async () => {
+      if ('uri' in resolved.database && connection.readyState === mongoose.ConnectionStates.disconnected) {
+        await connection.openUri(resolved.database.uri, CONNECTION_OPTIONS);
+      }
+      await connection.asPromise();
+      await store.init();
+    })().catch((error: unknown) => {
+      starting = undefined;
+      logger.error({ err: error }, 'password-resources cannot reach its database');
+      throw new TemporarilyUnavailableError('The credential store is temporarily unavailable; retry later.', { cause: error });
+    });
+    return starting;
+  };
+
+  const verifiers = new Map<string, TokenVerifier>(
+    [...resolved.realms.values()].map((realm) => [
+      realm.name,
+      createTokenVerifier(realm, { clockToleranceSeconds: resolved.clockToleranceSeconds, jwks: resolved.jwks }),
+    ]),
+  );
+  const verifierOf = (realm: ResolvedRealm): TokenVerifier => {
+    const verifier = verifiers.get(realm.name);
+    if (!verifier) throw new Error(`no verifier for realm ${realm.name}`);
+    return verifier;
+  };
+
+  const ajv = createContractAjv(loadOpenApi());
+  const account = express.Router({ mergeParams: true });
+  // Everything here is scoped to the account base path, so the host's other routes never see it.
+  account.use(requestId, resolveRealm(resolved.realms), async (_req, _res, next) => {
+    await ready();
+    next();
+  });
+  for (const route of ACCOUNT_ROUTES) {
+    account[route.method](
+      route.path,
+      refuseTokensOutsideHeader,
+      authenticate(verifierOf, accounts),
+      requireJson,
+      parseJson(resolved.bodyLimitBytes),
+      validateBody(componentValidator(ajv, route.bodySchema)),
+      route.handler(accounts),
+    );
+  }
+  account.use(errorHandler(logger, (res: Response) => contextOf(res).realm?.name));
+
+  const router = express.Router();
+  router.use(ACCOUNT_BASE, account);
+
+  return {
+    router,
+    ready,
+    accounts,
+    async ping() {
+      await ready();
+      await store.ping();
+    },
+    async close() {
+      if (ownsConnection) await connection.close();
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import type { Connection } from 'mongoose';
+import type { Logger } from 'pino';
+import type { JwksOptions, TokenTrust } from './auth/token-verifier';
+import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './config/checks';
+import { DEFAULTS } from './config/defaults';
+import type { PasswordHasher } from './domain/hashing';
+import { BCRYPT_COST_RANGE } from './domain/hashing';
+import { parsePasswordPolicy, PolicySyntaxError } from './domain/policy';
+import type { PasswordPolicy } from './domain/policy';
+
+/** Settings of one realm. */
+export interface RealmOptions {
+  /** The exact `iss` of the realm's tokens, e.g. `https://idp.example/realms/alpha`. */
+  readonly issuer: string;
+  /** Where the realm's keys are published. Default: Keycloak's `<issuer>/protocol/openid-connect/certs`. */
+  readonly jwksUri?: string;
+  /** When set, the token's `aud` must contain it. Default: unset (not checked). */
+  readonly audience?: string;
+  /** Keycloak policy string. Default: the top-level `passwordPolicy`. */
+  readonly passwordPolicy?: string;
+}
+
+/** Options of `createPasswordResources`. */
+export interface PasswordResourcesOptions {
+  /** The realms served, by name. At least one. */
+  readonly realms: Readonly<Record<string, RealmOptions>>;
+  /** A mongoose connection owned by the host; `close()` leaves it open. Give this or `mongodbUri`. */
+  readonly connection?: Connection;
+  /** A MongoDB URI; the router opens its own connection and `close()` closes it. */
+  readonly mongodbUri?: string;
+  /** bcrypt work factor, 10 to 15. Default: 12. */
+  readonly bcryptCost?: number;
+  /** Policy of realms that set none. Default: `length(8) and maxLength(128)` (NIST SP 800-63B). */
+  readonly passwordPolicy?: string;
+  /** Seconds of clock skew allowed on `exp`, `nbf`, `iat`. Default: 30. */
+  readonly clockToleranceSeconds?: number;
+  /** Key set fetching. Defaults: timeout 5 s, cooldown 30 s, max age 10 min. */
+  readonly jwks?: Partial<JwksOptions>;
+  /** Largest JSON body accepted, in bytes. Default: 16384. */
+  readonly bodyLimitBytes?: number;
+  /** Where errors and events are logged. Default: a pino logger at `info` on stdout. */
+  readonly logger?: Logger;
+  /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. */
+  readonly hasher?: PasswordHasher;
+}
+
+/** A realm as the router uses it: nothing optional. */
+export interface ResolvedRealm extends TokenTrust {
+  readonly name: string;
+  readonly policy: PasswordPolicy;
+}
+
+/** Options checked and completed. */
+export interface ResolvedOptions {
+  readonly realms: ReadonlyMap<string, ResolvedRealm>;
+  readonly database: { readonly connection: Connection } | { readonly uri: string };
+  readonly bcryptCost: number;
+  readonly clockToleranceSeconds: number;
+  readonly jwks: JwksOptions;
+  readonly bodyLimitBytes: number;
+  readonly logger: Logger | undefined;
+  readonly hasher: PasswordHasher | undefined;
+}
+
+/** Thrown when options are wrong; the message names the option, the value and the fix. */
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+}
+
+const OPTION_NAMES = ['realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'];
+const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
+
+function fail(name: string, problem: string): never {
+  throw new OptionsError(`${name}: ${problem}`);
+}
+
+function unknown(name: string, object: object, known: readonly string[]): void {
+  const extra = unknownKeys(object, known);
+  if (extra.length > 0) fail(name, `unknown ${extra.length === 1 ? 'option' : 'options'} ${extra.join(', ')}`);
+}
+
+function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const resolved = value ?? fallback;
+  const problem = checkInteger(resolved, min, max);
+  if (problem) fail(name, problem);
+  return resolved;
+}
+
+function policy(name: string, source: string): PasswordPolicy {
+  try {
+    return parsePasswordPolicy(source);
+  } catch (error) {
+    if (error instanceof PolicySyntaxError) fail(name, error.message);
+    throw error;
+  }
+}
+
+/** Check options up front and return them complete and frozen. */
+export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptions {
+  unknown('options', options, OPTION_NAMES);
+  const names = Object.keys(options.realms);
+  if (names.length === 0) fail('options.realms', 'must name at least one realm');
+  const defaultPolicy = options.passwordPolicy ?? DEFAULTS.passwordPolicy;
+  policy('options.passwordPolicy', defaultPolicy);
+
+  const realms = new Map<string, ResolvedRealm>();
+  for (const name of names) {
+    const at = `options.realms.${name}`;
+    if (!REALM_NAME.test(name)) fail(at, `realm names are 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    const realm = options.realms[name];
+    if (!realm) continue;
+    unknown(at, realm, REALM_OPTION_NAMES);
+    const issuerProblem = typeof realm.issuer === 'string' ? checkHttpUrl(realm.issuer) : 'is required (the exact "iss" of the realm\'s tokens)';
+    if (issuerProblem) fail(`${at}.issuer`, issuerProblem);
+    const jwksUri = realm.jwksUri ?? `${realm.issuer.replace(/\/+$/, '')}/protocol/openid-connect/certs`;
+    const jwksProblem = checkHttpUrl(jwksUri);
+    if (jwksProblem) fail(`${at}.jwksUri`, jwksProblem);
+    if (realm.audience !== undefined && (typeof realm.audience !== 'string' || realm.audience === '')) {
+      fail(`${at}.audience`, `must be a non-empty string, got ${JSON.stringify(realm.audience)}`);
+    }
+    realms.set(name, Object.freeze({
+      name,
+      issuer: realm.issuer,
+      jwksUri,
+      audience: realm.audience,
+      policy: policy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy),
+    }));
+  }
+
+  if ((options.connection === undefined) === (options.mongodbUri === undefined)) {
+    fail('options', 'give exactly one of "connection" (a mongoose Connection you own) or "mongodbUri"');
+  }
+  const jwks = options.jwks ?? {};
+  unknown('options.jwks', jwks, JWKS_OPTION_NAMES);
+
+  return Object.freeze({
+    realms,
+    database: options.connection ? { connection: options.connection } : { uri: options.mongodbUri ?? '' },
+    bcryptCost: integer('options.bcryptCost', options.bcryptCost, DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max),
+    clockToleranceSeconds: integer('options.clockToleranceSeconds', options.clockToleranceSeconds, DEFAULTS.clockToleranceSeconds, 0, 300),
+    jwks: Object.freeze({
+      timeoutMs: integer('options.jwks.timeoutMs', jwks.timeoutMs, DEFAULTS.jwksTimeoutMs, 1, 60_000),
+      cooldownMs: integer('options.jwks.cooldownMs', jwks.cooldownMs, DEFAULTS.jwksCooldownMs, 0, 3_600_000),
+      cacheMaxAgeMs: integer('options.jwks.cacheMaxAgeMs', jwks.cacheMaxAgeMs, DEFAULTS.jwksCacheMaxAgeMs, 0, 86_400_000),
+    }),
+    bodyLimitBytes: integer('options.bodyLimitBytes', options.bodyLimitBytes, DEFAULTS.bodyLimitBytes, 256, 1_048_576),
+    logger: options.logger,
+    hasher: options.hasher,
+  });
+}

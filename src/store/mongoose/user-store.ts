@@ -1,0 +1,183 @@
+import { Schema } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
+import { DuplicateUserError, StoreUnavailableError } from '../../domain/store';
+import type { Credential, CredentialChange, NewUser, UserRecord, UserStore } from '../../domain/store';
+
+interface CredentialDocument {
+  algorithm: Credential['algorithm'];
+  hash: string;
+  createdAt: Date;
+}
+
+interface UserDocument {
+  realm: string;
+  userId: string;
+  username: string;
+  email?: string | undefined;
+  enabled: boolean;
+  credential?: CredentialDocument | undefined;
+  passwordChangedAt?: Date | undefined;
+  requiredActions: string[];
+  createdAt: Date;
+}
+
+const credentialSchema = new Schema<CredentialDocument>(
+  {
+    algorithm: { type: String, required: true },
+    hash: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const userSchema = new Schema<UserDocument>(
+  {
+    realm: { type: String, required: true },
+    userId: { type: String, required: true },
+    username: { type: String, required: true },
+    email: { type: String },
+    enabled: { type: Boolean, required: true },
+    credential: { type: credentialSchema },
+    passwordChangedAt: { type: Date },
+    requiredActions: { type: [String], default: [] },
+    createdAt: { type: Date, required: true },
+  },
+  // Indexes are created by init(), awaited, never in the background on first use.
+  { collection: 'users', id: false, versionKey: false, strict: 'throw', autoIndex: false, autoCreate: false },
+);
+userSchema.index({ realm: 1, userId: 1 }, { unique: true, name: 'realm_userId' });
+userSchema.index({ realm: 1, username: 1 }, { unique: true, name: 'realm_username' });
+userSchema.index(
+  { realm: 1, email: 1 },
+  { unique: true, name: 'realm_email', partialFilterExpression: { email: { $type: 'string' } } },
+);
+
+const DUPLICATE_KEY = 11000;
+
+function toRecord(doc: UserDocument): UserRecord {
+  return {
+    realm: doc.realm,
+    id: doc.userId,
+    username: doc.username,
+    email: doc.email ?? undefined,
+    enabled: doc.enabled,
+    credential: doc.credential
+      ? { algorithm: doc.credential.algorithm, hash: doc.credential.hash, createdAt: doc.credential.createdAt }
+      : undefined,
+    passwordChangedAt: doc.passwordChangedAt ?? undefined,
+    requiredActions: [...doc.requiredActions],
+    createdAt: doc.createdAt,
+  };
+}
+
+/** Network errors, timeouts and server selection failures: the database is away, not our bug. */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed|PoolCleared)Error$/.test(error.name) ||
+    error.name === 'MongooseServerSelectionError' ||
+    // Mongoose refuses to queue commands while disconnected (bufferCommands: false).
+    (error.name === 'MongooseError' && /connection|buffering/i.test(error.message))
+  );
+}
+
+async function translate<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (isUnavailable(error)) throw new StoreUnavailableError({ cause: error });
+    throw error;
+  }
+}
+
+/**
+ * The shipped `UserStore`: one `users` collection on the connection given.
+ * Models live on that connection, never on mongoose's global one.
+ */
+export function createMongooseUserStore(connection: Connection): UserStore {
+  const users: Model<UserDocument> = connection.model<UserDocument>('PasswordResourcesUser', userSchema);
+
+  return {
+    init: () => translate(async () => {
+      await users.createCollection();
+      await users.createIndexes();
+    }),
+
+    findById: (realm, id) =>
+      translate(async () => {
+        const doc = await users.findOne({ realm, userId: id }).lean<UserDocument>().exec();
+        return doc ? toRecord(doc) : null;
+      }),
+
+    findByUsername: (realm, username) =>
+      translate(async () => {
+        const doc = await users.findOne({ realm, username }).lean<UserDocument>().exec();
+        return doc ? toRecord(doc) : null;
+      }),
+
+    create: (user: NewUser) =>
+      translate(async () => {
+        const doc: UserDocument = {
+          realm: user.realm,
+          userId: user.id,
+          username: user.username,
+          email: user.email,
+          enabled: user.enabled,
+          credential: user.credential,
+          requiredActions: [...user.requiredActions],
+          createdAt: new Date(),
+        };
+        try {
+          await users.collection.insertOne({ ...doc });
+        } catch (error) {
+          if (isDuplicateKey(error)) {
+            throw new DuplicateUserError(duplicateField(error));
+          }
+          throw error;
+        }
+        return toRecord(doc);
+      }),
+
+    compareAndSetCredential: (change: CredentialChange) =>
+      translate(async () => {
+        const result = await users
+          .updateOne(
+            // The compare: the credential this change replaces must still be there.
+            { realm: change.realm, userId: change.id, 'credential.hash': change.expectedHash },
+            {
+              $set: {
+                credential: change.next,
+                passwordChangedAt: change.changedAt,
+                requiredActions: [...change.requiredActions],
+              },
+            },
+          )
+          .exec();
+        return result.modifiedCount === 1;
+      }),
+
+    ping: () =>
+      translate(async () => {
+        const db = connection.db;
+        if (!db) throw new StoreUnavailableError();
+        await db.command({ ping: 1 });
+      }),
+  };
+}
+
+interface DuplicateKeyError extends Error {
+  code: typeof DUPLICATE_KEY;
+  keyPattern?: Record<string, unknown>;
+}
+
+/** Recognised by shape, not `instanceof`: the driver may be another copy than ours. */
+function isDuplicateKey(error: unknown): error is DuplicateKeyError {
+  return error instanceof Error && (error as Partial<DuplicateKeyError>).code === DUPLICATE_KEY;
+}
+
+function duplicateField(error: DuplicateKeyError): DuplicateUserError['field'] {
+  const keys = Object.keys(error.keyPattern ?? {});
+  if (keys.includes('email') || error.message.includes('realm_email')) return 'email';
+  if (keys.includes('userId') || error.message.includes('realm_userId')) return 'id';
+  return 'username';
+}

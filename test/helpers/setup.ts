@@ -1,0 +1,85 @@
+import type { Express } from 'express';
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import { createBcryptHasher } from '../../src/domain/hashing';
+import type { PasswordHasher } from '../../src/domain/hashing';
+import { createPasswordResources } from '../../src/index';
+import type { PasswordResources, PasswordResourcesOptions } from '../../src/index';
+import { testDatabaseUri } from './db';
+import { TestIssuer } from './issuer';
+
+/** The lowest cost configuration allows, to keep the suite quick. */
+export const TEST_BCRYPT_COST = 10;
+
+/** Counts the real hasher's work, so tests can show that no password check ran. */
+export interface HashCounts {
+  verify: number;
+  hash: number;
+}
+
+export function countingHasher(inner: PasswordHasher, counts: HashCounts): PasswordHasher {
+  return {
+    hash: (password) => {
+      counts.hash += 1;
+      return inner.hash(password);
+    },
+    verify: (password, credential) => {
+      counts.verify += 1;
+      return inner.verify(password, credential);
+    },
+  };
+}
+
+export interface TestService {
+  readonly issuer: TestIssuer;
+  readonly resources: PasswordResources;
+  /** The standalone app around the router. */
+  readonly app: Express;
+  readonly counts: HashCounts;
+  readonly uri: string;
+  /** A user with a known password in realm `alpha`. */
+  createUser(username: string, password: string, realm?: string): Promise<{ id: string; token: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real service for one test file: its own database on the run's server, a
+ * test IdP serving a JWKS over HTTP, realms `alpha` and `beta`.
+ */
+export async function startTestService(
+  label: string,
+  overrides: Partial<PasswordResourcesOptions> = {},
+  issuer?: TestIssuer,
+): Promise<TestService> {
+  const idp = issuer ?? (await TestIssuer.start());
+  const counts: HashCounts = { verify: 0, hash: 0 };
+  const uri = testDatabaseUri(label);
+  const resources = createPasswordResources({
+    mongodbUri: uri,
+    realms: {
+      alpha: { issuer: idp.issuerOf('alpha') },
+      beta: { issuer: idp.issuerOf('beta') },
+    },
+    bcryptCost: TEST_BCRYPT_COST,
+    hasher: countingHasher(createBcryptHasher({ cost: TEST_BCRYPT_COST }), counts),
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  });
+  await resources.ready();
+  const app = createApp(resources, pino({ level: 'silent' }));
+  return {
+    issuer: idp,
+    resources,
+    app,
+    counts,
+    uri,
+    async createUser(username, password, realm = 'alpha') {
+      const user = await resources.accounts.createUser({ realm, username, password });
+      return { id: user.id, token: await idp.sign({ sub: user.id }, { realm }) };
+    },
+    async close() {
+      await resources.close();
+      if (!issuer) await idp.stop();
+    },
+  };
+}
