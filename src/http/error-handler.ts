@@ -4,7 +4,6 @@ import {
   InvalidRequestError,
   InvalidPasswordError,
   InvalidTokenError,
-  InvalidCurrentPasswordError,
   PasswordResourcesError,
   PayloadTooLargeError,
   ServerError,
@@ -55,12 +54,9 @@ export function sendError(res: Response, error: PasswordResourcesError, realm: s
   res.status(error.status);
   res.setHeader('Cache-Control', 'no-store');
   if (error.status === 401 && realm !== undefined) {
-    const parameters =
-      error instanceof InvalidTokenError && error.challengeError
-        ? { error: error.code, error_description: error.message }
-        : {};
-    // A wrong current password is not a token problem: the bare challenge (design, "Token rules").
-    res.setHeader('WWW-Authenticate', bearerChallenge(realm, error instanceof InvalidCurrentPasswordError ? {} : parameters));
+    // No token, or a wrong current password (not a token problem): the bare challenge (RFC 6750 3.1, design "Token rules").
+    const named = error instanceof InvalidTokenError && error.challengeError;
+    res.setHeader('WWW-Authenticate', bearerChallenge(realm, named ? { error: error.code, error_description: error.message } : {}));
   }
   if (error instanceof TemporarilyUnavailableError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   res.json({
