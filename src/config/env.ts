@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { BCRYPT_COST_RANGE } from '../domain/hashing';
+import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
+import type { PasswordResourcesOptions, RealmOptions } from '../options';
+import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './checks';
+import { DEFAULTS, LOG_LEVELS } from './defaults';
+
+/** The standalone server's configuration, resolved from the environment and `CONFIG_FILE`. */
+export interface ServerConfig {
+  readonly port: number;
+  /** Unset: the server starts an embedded ephemeral database. */
+  readonly mongodbUri: string | undefined;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Everything the router needs but the database connection and logger. */
+  readonly resources: Omit<PasswordResourcesOptions, 'connection' | 'mongodbUri' | 'logger' | 'hasher'>;
+}
+
+/** One clear line naming the setting, its value and what is expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function fail(setting: string, problem: string): never {
+  throw new ConfigError(`${setting}: ${problem}`);
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  const problem = checkInteger(value, min, max);
+  if (problem) fail(name, problem.replace(/got .*$/, `got "${raw}"`));
+  return value;
+}
+
+function policySetting(setting: string, value: string): string {
+  try {
+    return parsePasswordPolicy(value).source;
+  } catch (error) {
+    if (error instanceof PolicySyntaxError) fail(setting, `${error.message} (got "${value}")`);
+    throw error;
+  }
+}
+
+const FILE_REALM_KEYS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] as const;
+type FileRealm = Partial<Record<(typeof FILE_REALM_KEYS)[number], string>>;
+
+function readConfigFile(path: string): Record<string, FileRealm> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    fail('CONFIG_FILE', `cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let document: unknown;
+  try {
+    // YAML is a superset of JSON: one parser reads both.
+    document = parseYaml(text);
+  } catch (error) {
+    fail('CONFIG_FILE', `"${path}" is neither JSON nor YAML: ${(error as Error).message.split('\n')[0] ?? ''}`);
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    fail('CONFIG_FILE', `"${path}" must hold an object with a "realms" key`);
+  }
+  const extra = unknownKeys(document, ['realms']);
+  if (extra.length > 0) fail('CONFIG_FILE', `unknown top-level key ${extra.join(', ')}; expected "realms"`);
+  const realms: unknown = (document as { realms?: unknown }).realms ?? {};
+  if (typeof realms !== 'object' || realms === null || Array.isArray(realms)) fail('CONFIG_FILE', '"realms" must map realm names to settings');
+  const result: Record<string, FileRealm> = {};
+  for (const [name, settings] of Object.entries(realms as Record<string, unknown>)) {
+    const at = `CONFIG_FILE: realms.${name}`;
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new ConfigError(`${at}: must be an object`);
+    const unknown = unknownKeys(settings, FILE_REALM_KEYS);
+    if (unknown.length > 0) throw new ConfigError(`${at}: unknown setting ${unknown.join(', ')}; known: ${FILE_REALM_KEYS.join(', ')}`);
+    for (const [key, value] of Object.entries(settings)) {
+      if (typeof value !== 'string' || value === '') throw new ConfigError(`${at}.${key}: must be a non-empty string, got ${JSON.stringify(value)}`);
+    }
+    result[name] = settings;
+  }
+  return result;
+}
+
+/**
+ * Read the configuration from the environment (and the optional `CONFIG_FILE`).
+ * `requireRealms: false` lets the CLI's user commands run without `REALMS`.
+ *
+ * @throws ConfigError with one line naming the bad setting.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: boolean } = {}): ServerConfig {
+  const port = integerSetting(env, 'PORT', DEFAULTS.port, 1, 65_535);
+  const bcryptCost = integerSetting(env, 'BCRYPT_COST', DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max);
+  const logLevel = optional(env, 'LOG_LEVEL') ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const passwordPolicy = policySetting('PASSWORD_POLICY', optional(env, 'PASSWORD_POLICY') ?? DEFAULTS.passwordPolicy);
+
+  const base = optional(env, 'OIDC_ISSUER_BASE_URL');
+  if (base !== undefined) {
+    const problem = checkHttpUrl(base);
+    if (problem) fail('OIDC_ISSUER_BASE_URL', problem);
+  }
+  const audience = optional(env, 'OIDC_AUDIENCE');
+  const configFile = optional(env, 'CONFIG_FILE');
+  const fileRealms = configFile === undefined ? {} : readConfigFile(configFile);
+
+  const realmList = optional(env, 'REALMS');
+  if (realmList === undefined && options.requireRealms !== false) {
+    fail('REALMS', 'is required: a comma-separated list of the realm names to serve, e.g. REALMS=alpha,beta');
+  }
+  const names = (realmList ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of names) {
+    if (!REALM_NAME.test(name)) fail('REALMS', `"${name}" is not a realm name (1-64 letters, digits, ".", "_" or "-")`);
+  }
+  for (const name of Object.keys(fileRealms)) {
+    if (!names.includes(name)) fail('CONFIG_FILE', `realm "${name}" is configured but not in REALMS (${names.join(', ') || 'empty'})`);
+  }
+
+  const realms: Record<string, RealmOptions> = {};
+  for (const name of names) {
+    const file = fileRealms[name] ?? {};
+    const issuer = file.issuer ?? (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/realms/${name}`);
+    if (issuer === undefined) {
+      fail('OIDC_ISSUER_BASE_URL', `is required unless CONFIG_FILE gives realms.${name}.issuer`);
+    }
+    for (const key of ['issuer', 'jwksUri'] as const) {
+      const value = file[key];
+      const problem = value === undefined ? undefined : checkHttpUrl(value);
+      if (problem) fail(`CONFIG_FILE: realms.${name}.${key}`, problem);
+    }
+    realms[name] = {
+      issuer,
+      ...(file.jwksUri === undefined ? {} : { jwksUri: file.jwksUri }),
+      ...(file.audience ?? audience ? { audience: file.audience ?? audience } : {}),
+      passwordPolicy: file.passwordPolicy === undefined ? passwordPolicy : policySetting(`CONFIG_FILE: realms.${name}.passwordPolicy`, file.passwordPolicy),
+    };
+  }
+
+  return Object.freeze({
+    port,
+    mongodbUri: optional(env, 'MONGODB_URI'),
+    logLevel: logLevel as ServerConfig['logLevel'],
+    resources: Object.freeze({ realms, bcryptCost, passwordPolicy }),
+  });
+}

@@ -1,0 +1,79 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { createApp } from './app';
+import type { ServerConfig } from './config/env';
+import { startMongoServer } from './db/mongo-server';
+import { createPasswordResources } from './index';
+
+/** How long a shutdown waits for in-flight requests before closing them. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** A running standalone server. */
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  /** Stop accepting, finish in-flight requests (up to a bound), release the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the standalone server: the only place that listens. Without
+ * `MONGODB_URI` it starts an embedded ephemeral database and says so.
+ */
+export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  const database = await startMongoServer({
+    env: { ...process.env, MONGODB_URI: config.mongodbUri ?? '' },
+    log: (line) => {
+      logger.warn(`${line}; data is lost when the server stops (set MONGODB_URI for a real database)`);
+    },
+  });
+  const resources = createPasswordResources({ ...config.resources, mongodbUri: database.uri, logger });
+  try {
+    await resources.ready();
+  } catch (error) {
+    await resources.close();
+    await database.stop();
+    throw error;
+  }
+  const app = createApp(resources, logger);
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, realms: Object.keys(config.resources.realms), database: database.kind }, 'password-resources listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+        });
+        // Keep-alive connections with no request in flight would hold close() open.
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          logger.warn('shutdown grace period over: closing remaining connections');
+          server.closeAllConnections();
+        }, SHUTDOWN_GRACE_MS);
+        await closed;
+        clearTimeout(timer);
+        await resources.close();
+        await database.stop();
+        logger.info('password-resources stopped');
+      })();
+      return closing;
+    },
+  };
+}
