@@ -12,6 +12,8 @@ const config: Config = {
   testTimeout: 30_000,
   // Two cores on CI: two workers keep bcrypt-heavy files from starving each other.
   maxWorkers: 2,
+  // CI (CI=true) also reports what keeps the process alive after the tests.
+  detectOpenHandles: process.env.CI === 'true',
 };
 
 export default config;
