@@ -62,7 +62,7 @@ const RULES: Readonly<Record<string, RuleDefinition>> = {
  */
 export const DEFAULT_PASSWORD_POLICY = 'length(8) and maxLength(128)';
 
-const TERM = /^([A-Za-z]+)(?:\((.*)\))?$/s;
+const TERM = /^([A-Za-z]+)(?:\(([^()]*)\))?$/;
 
 /**
  * Parse a policy in Keycloak's syntax, e.g. `length(12) and maxLength(64)`.

@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/env';
+
+const base = { REALMS: 'alpha', OIDC_ISSUER_BASE_URL: 'https://idp.example' };
+const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('resolves Keycloak-style issuers and the documented defaults', () => {
+    const config = loadConfig(base);
+    expect(config).toEqual({
+      port: 8080,
+      mongodbUri: undefined,
+      logLevel: 'info',
+      resources: {
+        bcryptCost: 12,
+        passwordPolicy: 'length(8) and maxLength(128)',
+        realms: { alpha: { issuer: 'https://idp.example/realms/alpha', passwordPolicy: 'length(8) and maxLength(128)' } },
+      },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes every variable of the design', () => {
+    const config = loadConfig({
+      ...base,
+      REALMS: 'alpha, beta',
+      PORT: '9090',
+      MONGODB_URI: 'mongodb://db.example/pr',
+      OIDC_AUDIENCE: 'password-resources',
+      PASSWORD_POLICY: 'length(12)',
+      BCRYPT_COST: '11',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config.port).toBe(9090);
+    expect(config.mongodbUri).toBe('mongodb://db.example/pr');
+    expect(config.logLevel).toBe('warn');
+    expect(config.resources.bcryptCost).toBe(11);
+    expect(config.resources.realms).toEqual({
+      alpha: { issuer: 'https://idp.example/realms/alpha', audience: 'password-resources', passwordPolicy: 'length(12)' },
+      beta: { issuer: 'https://idp.example/realms/beta', audience: 'password-resources', passwordPolicy: 'length(12)' },
+    });
+  });
+
+  it('reads per-realm settings from a YAML or JSON CONFIG_FILE over the environment', () => {
+    const yaml = file('realms.yaml', [
+      'realms:',
+      '  alpha:',
+      '    issuer: https://other.example/auth/realms/alpha',
+      '    jwksUri: https://other.example/keys',
+      '    audience: account-api',
+      '    passwordPolicy: length(14)',
+    ].join('\n'));
+    const json = file('realms.json', JSON.stringify({ realms: { alpha: { audience: 'from-json' } } }));
+    expect(loadConfig({ ...base, CONFIG_FILE: yaml, OIDC_AUDIENCE: 'env' }).resources.realms).toEqual({
+      alpha: { issuer: 'https://other.example/auth/realms/alpha', jwksUri: 'https://other.example/keys', audience: 'account-api', passwordPolicy: 'length(14)' },
+    });
+    expect(loadConfig({ ...base, CONFIG_FILE: json }).resources.realms.alpha?.audience).toBe('from-json');
+  });
+
+  it('lets the CLI run without REALMS', () => {
+    expect(loadConfig({}, { requireRealms: false }).resources.realms).toEqual({});
+  });
+
+  it.each([
+    [{ REALMS: undefined }, 'REALMS: is required: a comma-separated list of the realm names to serve, e.g. REALMS=alpha,beta'],
+    [{ REALMS: 'al pha' }, 'REALMS: "al pha" is not a realm name (1-64 letters, digits, ".", "_" or "-")'],
+    [{ OIDC_ISSUER_BASE_URL: undefined }, 'OIDC_ISSUER_BASE_URL: is required unless CONFIG_FILE gives realms.alpha.issuer'],
+    [{ OIDC_ISSUER_BASE_URL: 'idp.example' }, 'OIDC_ISSUER_BASE_URL: must be an absolute http(s) URL, got "idp.example"'],
+    [{ OIDC_ISSUER_BASE_URL: 'ftp://idp.example' }, 'OIDC_ISSUER_BASE_URL: must be an http(s) URL, got "ftp://idp.example"'],
+    [{ PORT: '80a' }, 'PORT: must be an integer from 1 to 65535, got "80a"'],
+    [{ PORT: '70000' }, 'PORT: must be an integer from 1 to 65535, got "70000"'],
+    [{ BCRYPT_COST: '8' }, 'BCRYPT_COST: must be an integer from 10 to 15, got "8"'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght"; known policies: length, maxLength (got "lenght(12)")'],
+    [{ CONFIG_FILE: '/nonexistent/realms.yaml' }, 'CONFIG_FILE: cannot read "/nonexistent/realms.yaml": ENOENT'],
+  ])('stops on %j with one line naming the setting', (overrides, message) => {
+    expect(() => loadConfig({ ...base, ...overrides })).toThrow(new ConfigError(message));
+  });
+
+  it.each([
+    ['not: [valid', /CONFIG_FILE: ".*" is neither JSON nor YAML/],
+    ['realm:\n  alpha: {}', /CONFIG_FILE: unknown top-level key "realm" \(did you mean "realms"\?\); expected "realms"/],
+    ['realms:\n  alpha:\n    isuer: https://x.example', /CONFIG_FILE: realms.alpha: unknown setting "isuer" \(did you mean "issuer"\?\)/],
+    ['realms:\n  alpha:\n    audience: 3', /CONFIG_FILE: realms.alpha.audience: must be a non-empty string, got 3/],
+    ['realms:\n  gamma: {}', /CONFIG_FILE: realm "gamma" is configured but not in REALMS \(alpha\)/],
+    ['realms:\n  alpha:\n    jwksUri: keys', /CONFIG_FILE: realms.alpha.jwksUri: must be an absolute http\(s\) URL, got "keys"/],
+    ['realms:\n  alpha:\n    passwordPolicy: length(x)', /CONFIG_FILE: realms.alpha.passwordPolicy: length\(x\): the parameter must be an integer/],
+  ])('refuses a CONFIG_FILE holding %j with a message that teaches', (text, message) => {
+    expect(() => loadConfig({ ...base, CONFIG_FILE: file(`bad-${Math.random()}.yaml`, text) })).toThrow(message);
+  });
+});
