@@ -48,7 +48,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, realms: Object.keys(config.resources.realms), database: database.kind }, 'password-resources listening');
+  // An embedded database's URI has no secret and lets the CLI reach it; a given MONGODB_URI may hold a password.
+  const databaseUri = database.kind === 'MONGODB_URI' ? undefined : database.uri;
+  logger.info({ port, realms: Object.keys(config.resources.realms), database: database.kind, databaseUri }, 'password-resources listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -108,10 +108,23 @@ export class TestIssuer {
     res.end(JSON.stringify({ keys: [...this.#keys.map((k) => k.publicJwk), ...this.extraJwks] }));
   }
 
+  /**
+   * Also answer `GET /realms/<realm>/dev-token?sub=<id>` with a fresh token
+   * (for `npm run dev:idp` on loopback; never in tests of token checks).
+   */
+  mintOverHttp = false;
+
   async listen(port = 0): Promise<void> {
     const server = createServer((req, res) => {
-      if (/^\/realms\/[^/]+\/protocol\/openid-connect\/certs$/.test(req.url ?? '')) this.#respond(res);
-      else res.writeHead(404).end();
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const mint = /^\/realms\/([^/]+)\/dev-token$/.exec(url.pathname);
+      if (/^\/realms\/[^/]+\/protocol\/openid-connect\/certs$/.test(url.pathname)) this.#respond(res);
+      else if (this.mintOverHttp && mint?.[1] && url.searchParams.get('sub')) {
+        this.sign({ sub: url.searchParams.get('sub') ?? '' }, { realm: mint[1] }).then(
+          (token) => res.writeHead(200, { 'content-type': 'text/plain' }).end(token),
+          () => res.writeHead(500).end(),
+        );
+      } else res.writeHead(404).end();
     });
     server.on('connection', (socket) => {
       this.#sockets.add(socket);
