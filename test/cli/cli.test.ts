@@ -1,0 +1,108 @@
+import pino from 'pino';
+import { createPasswordResources } from '../../src/index';
+import type { PasswordResources } from '../../src/index';
+import { testDatabaseUri } from '../helpers/db';
+import { TestIssuer } from '../helpers/issuer';
+import { runCli } from '../helpers/spawn';
+import { call } from '../helpers/api';
+import { createApp } from '../../src/app';
+
+let issuer: TestIssuer;
+let resources: PasswordResources;
+let env: Record<string, string>;
+const validate = '/realms/alpha/password-resources/validate-password';
+
+beforeAll(async () => {
+  issuer = await TestIssuer.start();
+  const uri = testDatabaseUri('cli');
+  env = { MONGODB_URI: uri, BCRYPT_COST: '10', REALMS: 'alpha', OIDC_ISSUER_BASE_URL: issuer.baseUrl };
+  resources = createPasswordResources({ mongodbUri: uri, realms: { alpha: { issuer: issuer.issuerOf('alpha') } }, bcryptCost: 10, logger: pino({ level: 'silent' }) });
+  await resources.ready();
+});
+afterAll(async () => {
+  await resources.close();
+  await issuer.stop();
+});
+
+async function validates(sub: string, password: string): Promise<boolean> {
+  const res = await call(createApp(resources, pino({ level: 'silent' })), 'post', validate, { token: await issuer.sign({ sub }), body: { password } });
+  expect(res.status).toBe(200);
+  return (res.body as { valid: boolean }).valid;
+}
+
+describe('password-resources create-user', () => {
+  it('creates a user whose id is the given subject, reading the password from stdin', async () => {
+    const result = await runCli(['create-user', '--realm', 'alpha', '--username', 'Carol', '--id', 'sub-carol', '--password-stdin'], env, 'carol has a long password\n');
+    expect(result).toEqual({ code: 0, stdout: 'created user "carol" with id sub-carol in realm "alpha"\n', stderr: '' });
+    await expect(validates('sub-carol', 'carol has a long password')).resolves.toBe(true);
+  });
+
+  it('prints the user as JSON with --json, never the password or a hash', async () => {
+    const result = await runCli(['create-user', '--realm', 'alpha', '--username', 'dave', '--email', 'Dave@Example.com', '--password', 'dave has a password', '--json'], env);
+    expect(result.code).toBe(0);
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(printed).toMatchObject({ realm: 'alpha', username: 'dave', email: 'dave@example.com', enabled: true, requiredActions: [] });
+    expect(result.stdout).not.toMatch(/password|\$2b\$/);
+  });
+
+  it('refuses a duplicate username with one line and exit 1', async () => {
+    await runCli(['create-user', '--realm', 'alpha', '--username', 'erin', '--password', 'erin has a password'], env);
+    const again = await runCli(['create-user', '--realm', 'alpha', '--username', 'ERIN', '--password', 'erin has a password'], env);
+    expect(again).toEqual({ code: 1, stdout: '', stderr: 'password-resources: A user with this username already exists in realm "alpha".\n' });
+  });
+
+  it('refuses a password the policy refuses, naming the rule', async () => {
+    const result = await runCli(['create-user', '--realm', 'alpha', '--username', 'frank', '--password', 'short'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('password-resources: The new password does not meet the password policy (1 rule broken). The password must have at least 8 characters.\n');
+  });
+
+  it.each([
+    [['create-user', '--realm', 'gamma', '--username', 'x'], {}, 2, 'password-resources: --realm: "gamma" is not in REALMS (alpha)\n'],
+    [['create-user', '--realm', 'alpha', '--username', 'x'], { MONGODB_URI: '' }, 2, 'password-resources: MONGODB_URI: is required for this command (the database to change)\n'],
+    [['create-user', '--realm', 'alpha', '--username', 'x', '--password', 'a', '--password-stdin'], {}, 2, 'password-resources: give exactly one of --password or --password-stdin\n'],
+    [['create-user', '--realm', 'alpha', '--username', 'x'], { BCRYPT_COST: '99' }, 2, 'password-resources: BCRYPT_COST: must be an integer from 10 to 15, got "99"\n'],
+  ])('%j with %j exits %i with one line', async (args, overrides, code, stderr) => {
+    const result = await runCli(args, { ...env, ...overrides });
+    expect(result).toEqual({ code, stdout: '', stderr });
+  });
+
+  it('exits non-zero with a usage message for a missing option', async () => {
+    const result = await runCli(['create-user', '--realm', 'alpha'], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("required option '--username <username>' not specified");
+  });
+});
+
+describe('password-resources set-password', () => {
+  it('sets the password from stdin; the old one stops validating', async () => {
+    await runCli(['create-user', '--realm', 'alpha', '--username', 'grace', '--id', 'sub-grace', '--password', 'grace old password'], env);
+    const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'Grace', '--password-stdin'], env, 'grace new password\n');
+    expect(result).toEqual({ code: 0, stdout: 'password of "grace" in realm "alpha" set\n', stderr: '' });
+    await expect(validates('sub-grace', 'grace new password')).resolves.toBe(true);
+    await expect(validates('sub-grace', 'grace old password')).resolves.toBe(false);
+  });
+
+  it('marks the password temporary with --temporary (UPDATE_PASSWORD)', async () => {
+    await runCli(['create-user', '--realm', 'alpha', '--username', 'heidi', '--password', 'heidi old password'], env);
+    const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'heidi', '--new-password', 'heidi temporary one', '--temporary'], env);
+    expect(result.stdout).toBe('password of "heidi" in realm "alpha" set (temporary)\n');
+    const user = await resources.accounts.findByUsername('alpha', 'heidi');
+    expect(user?.requiredActions).toEqual(['UPDATE_PASSWORD']);
+    expect(user?.passwordChangedAt).toBeInstanceOf(Date);
+  });
+
+  it('says which user it could not find', async () => {
+    const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'nobody', '--new-password', 'whatever it is'], env);
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'password-resources: no user "nobody" in realm "alpha"\n' });
+  });
+
+  it('reports an unreachable database in one line', async () => {
+    const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'x', '--new-password', 'whatever it is'], {
+      ...env,
+      MONGODB_URI: 'mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=500',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^password-resources: cannot reach MongoDB at MONGODB_URI: .+\n$/);
+  });
+});
