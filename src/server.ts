@@ -63,13 +63,18 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
             resolve();
           });
         });
-        // Keep-alive connections with no request in flight would hold close() open.
+        // A keep-alive connection with no request in flight would hold close() open until it
+        // times out; in-flight ones become idle when their response ends, so sweep until closed.
         server.closeIdleConnections();
+        const sweep = setInterval(() => {
+          server.closeIdleConnections();
+        }, 100);
         const timer = setTimeout(() => {
           logger.warn('shutdown grace period over: closing remaining connections');
           server.closeAllConnections();
         }, SHUTDOWN_GRACE_MS);
         await closed;
+        clearInterval(sweep);
         clearTimeout(timer);
         await resources.close();
         await database.stop();

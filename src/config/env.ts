@@ -93,7 +93,8 @@ function readConfigFile(path: string): Record<string, FileRealm> {
  * @throws ConfigError with one line naming the bad setting.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: boolean } = {}): ServerConfig {
-  const port = integerSetting(env, 'PORT', DEFAULTS.port, 1, 65_535);
+  // 0 asks the system for a free port (tests, side-by-side instances).
+  const port = integerSetting(env, 'PORT', DEFAULTS.port, 0, 65_535);
   const bcryptCost = integerSetting(env, 'BCRYPT_COST', DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max);
   const logLevel = optional(env, 'LOG_LEVEL') ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
