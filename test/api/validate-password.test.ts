@@ -1,3 +1,6 @@
+import mongoose from 'mongoose';
+import { createBcryptHasher } from '../../src/domain/hashing';
+import { createMongooseUserStore } from '../../src/store/mongoose/user-store';
 import { call, expectError } from '../helpers/api';
 import { startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
@@ -36,5 +39,41 @@ describe('validate-password', () => {
   it('answers 404 realm_not_found for an unknown realm, before looking at the token', async () => {
     const res = await call(service.app, 'post', '/realms/gamma/password-resources/validate-password', { token: 'garbage', body: { password: 'x' } });
     expectError(res, 404, 'realm_not_found');
+  });
+});
+
+/** Put a user straight into the store, bypassing the service (which only creates enabled users). */
+async function insertUser(uri: string, user: { id: string; username: string; enabled: boolean; password: string }): Promise<void> {
+  const connection = mongoose.createConnection(uri);
+  try {
+    const credential = await createBcryptHasher({ cost: 10 }).hash(user.password);
+    await createMongooseUserStore(connection).create({ realm: 'alpha', id: user.id, username: user.username, enabled: user.enabled, credential, requiredActions: [] });
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('validate-password, beyond the happy path', () => {
+  it('refuses the token of a disabled user with 401, running no password check', async () => {
+    await insertUser(service.uri, { id: 'sub-disabled', username: 'mallory', enabled: false, password: 'disabled user password' });
+    const before = { ...service.counts };
+    const token = await service.issuer.sign({ sub: 'sub-disabled' });
+    const res = await call(service.app, 'post', PATH, { token, body: { password: 'disabled user password' } });
+    expectError(res, 401, 'invalid_token', 'error');
+    expect(service.counts).toEqual(before);
+  });
+
+  it('answers an unexpected failure with 500 server_error and no internals', async () => {
+    const failure = (): Promise<never> => Promise.reject(new Error('secret internal detail at /srv/app.js:12'));
+    const failing = await startTestService('validate-500', { hasher: { hash: failure, verify: failure } }, service.issuer);
+    try {
+      await insertUser(failing.uri, { id: 'sub-peggy', username: 'peggy', enabled: true, password: 'peggy password' });
+      const res = await call(failing.app, 'post', PATH, { token: await service.issuer.sign({ sub: 'sub-peggy' }), body: { password: 'peggy password' } });
+      expectError(res, 500, 'server_error');
+      expect(res.body).toEqual({ error: 'server_error', error_description: 'The server could not complete the request.' });
+      expect(res.text).not.toContain('secret internal detail');
+    } finally {
+      await failing.close();
+    }
   });
 });
