@@ -14,6 +14,7 @@ const config: Config = {
   maxWorkers: 2,
   // CI (CI=true) also reports what keeps the process alive after the tests.
   detectOpenHandles: process.env.CI === 'true',
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.cjs'],
 };
 
 export default config;
