@@ -1,10 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/env';
 
 const base = { REALMS: 'alpha', OIDC_ISSUER_BASE_URL: 'https://idp.example' };
 const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 function file(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
