@@ -51,6 +51,7 @@ export function createBcryptHasher(options: { cost: number }): PasswordHasher {
       return { algorithm: 'bcrypt-sha256', hash, createdAt: new Date() };
     },
     async verify(password, credential) {
+      if (credential.algorithm !== 'bcrypt-sha256') throw new Error(`no verifier for credential algorithm ${credential.algorithm}`);
       const salt = credential.hash.slice(0, SALT_LENGTH);
       return bcrypt.compare(preHash(password, salt), credential.hash);
     },

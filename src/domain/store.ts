@@ -4,14 +4,30 @@
  * single-document atomic operation.
  */
 
-/** The hashing scheme that made a stored credential. */
-export type CredentialAlgorithm = 'bcrypt-sha256';
+/**
+ * The hashing scheme that made a stored credential: ours (`bcrypt-sha256`), or
+ * one taken over from another system and upgraded on the next success:
+ * plain `bcrypt` (`$2a$`/`$2b$`/`$2y$`, as Auth0 and many apps export), and
+ * Keycloak's `pbkdf2` (SHA-1), `pbkdf2-sha256`, `pbkdf2-sha512` and `argon2`.
+ */
+export type CredentialAlgorithm = 'bcrypt-sha256' | 'bcrypt' | 'pbkdf2' | 'pbkdf2-sha256' | 'pbkdf2-sha512' | 'argon2';
 
 /** A stored password credential: never the password itself. */
 export interface Credential {
   readonly algorithm: CredentialAlgorithm;
-  /** The encoded hash, including its salt and cost. */
+  /**
+   * For bcrypt schemes the encoded hash (salt and cost inside); for Keycloak's
+   * schemes the standard-base64 derived key, as Keycloak's `secretData.value`.
+   */
   readonly hash: string;
+  /** Standard base64, for Keycloak's schemes (`secretData.salt`). */
+  readonly salt?: string | undefined;
+  /**
+   * The scheme's parameters, for Keycloak's schemes: `iterations` (pbkdf2 and
+   * argon2), and for argon2 `type` (`id`, `i`, `d`), `version` (`1.3`),
+   * `memory` (KiB), `parallelism`, `hashLength` (bytes).
+   */
+  readonly parameters?: Readonly<Record<string, string | number>> | undefined;
   readonly createdAt: Date;
 }
 

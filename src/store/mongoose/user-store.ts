@@ -6,6 +6,8 @@ import type { Credential, CredentialChange, NewUser, UserRecord, UserStore } fro
 interface CredentialDocument {
   algorithm: Credential['algorithm'];
   hash: string;
+  salt?: string | undefined;
+  parameters?: Record<string, string | number> | undefined;
   createdAt: Date;
 }
 
@@ -25,6 +27,8 @@ const credentialSchema = new Schema<CredentialDocument>(
   {
     algorithm: { type: String, required: true },
     hash: { type: String, required: true },
+    salt: { type: String },
+    parameters: { type: Schema.Types.Mixed },
     createdAt: { type: Date, required: true },
   },
   { _id: false },
@@ -54,6 +58,16 @@ userSchema.index(
 
 const DUPLICATE_KEY = 11000;
 
+function toCredential(doc: CredentialDocument): Credential {
+  return {
+    algorithm: doc.algorithm,
+    hash: doc.hash,
+    ...(doc.salt === undefined ? {} : { salt: doc.salt }),
+    ...(doc.parameters === undefined ? {} : { parameters: { ...doc.parameters } }),
+    createdAt: doc.createdAt,
+  };
+}
+
 function toRecord(doc: UserDocument): UserRecord {
   return {
     realm: doc.realm,
@@ -61,9 +75,7 @@ function toRecord(doc: UserDocument): UserRecord {
     username: doc.username,
     email: doc.email ?? undefined,
     enabled: doc.enabled,
-    credential: doc.credential
-      ? { algorithm: doc.credential.algorithm, hash: doc.credential.hash, createdAt: doc.credential.createdAt }
-      : undefined,
+    credential: doc.credential ? toCredential(doc.credential) : undefined,
     passwordChangedAt: doc.passwordChangedAt ?? undefined,
     requiredActions: [...doc.requiredActions],
     createdAt: doc.createdAt,
