@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import type { Credential, UserStore } from '../../src/domain/store';
+import { DuplicateUserError } from '../../src/domain/store';
+import { createMongooseUserStore } from '../../src/store/mongoose/user-store';
+import { testDatabaseUri } from '../helpers/db';
+
+/** A store under test, and how to reach the same data over a fresh connection. */
+interface StoreFixture {
+  readonly store: UserStore;
+  /** A second store on a new connection to the same database. */
+  reopen(): Promise<UserStore>;
+  /** Cut the first store's connection while operations may be in flight. */
+  interrupt(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function credential(label: string): Credential {
+  // The store does not look inside hashes; a well-formed one keeps the data realistic.
+  return { algorithm: 'bcrypt-sha256', hash: `$2b$10$${randomBytes(39).toString('base64').slice(0, 53)}${label}`, createdAt: new Date() };
+}
+
+let counter = 0;
+function unique(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The guarantees the account service rests on, for any `UserStore`. */
+function describeUserStoreConformance(name: string, open: () => Promise<StoreFixture>): void {
+  describe(`UserStore conformance: ${name}`, () => {
+    let fixture: StoreFixture;
+    beforeAll(async () => {
+      fixture = await open();
+    });
+    afterAll(async () => fixture.close());
+
+    it('gives exactly one winner to 20 concurrent compare-and-sets, 20 rounds in a row', async () => {
+      const id = unique('cas');
+      let current = credential('start');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, credential: current, requiredActions: [] });
+      for (let round = 0; round < 20; round++) {
+        const nexts = Array.from({ length: 20 }, (_, i) => credential(`r${round}c${i}`));
+        const results = await Promise.all(
+          nexts.map((next) =>
+            fixture.store.compareAndSetCredential({ realm: 'alpha', id, expectedHash: current.hash, next, changedAt: new Date(), requiredActions: [] }),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = nexts[results.indexOf(true)];
+        const stored = await fixture.store.findById('alpha', id);
+        expect(stored?.credential?.hash).toBe(winner?.hash);
+        current = winner ?? current;
+      }
+    });
+
+    it('refuses a compare-and-set whose expected credential is gone', async () => {
+      const id = unique('stale');
+      const first = credential('first');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, credential: first, requiredActions: [] });
+      const change = { realm: 'alpha', id, changedAt: new Date(), requiredActions: [] };
+      await expect(fixture.store.compareAndSetCredential({ ...change, expectedHash: first.hash, next: credential('second') })).resolves.toBe(true);
+      await expect(fixture.store.compareAndSetCredential({ ...change, expectedHash: first.hash, next: credential('third') })).resolves.toBe(false);
+    });
+
+    it('sets a first credential only when there is none (expected null)', async () => {
+      const id = unique('first');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+      const change = { realm: 'alpha', id, expectedHash: null, changedAt: new Date(), requiredActions: ['UPDATE_PASSWORD'] };
+      const results = await Promise.all([1, 2, 3, 4, 5].map((i) => fixture.store.compareAndSetCredential({ ...change, next: credential(`n${i}`) })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const stored = await fixture.store.findById('alpha', id);
+      expect(stored?.requiredActions).toEqual(['UPDATE_PASSWORD']);
+      expect(stored?.passwordChangedAt).toBeInstanceOf(Date);
+    });
+
+    it('keeps usernames unique per realm under 20 concurrent creates', async () => {
+      const username = unique('dup');
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => fixture.store.create({ realm: 'alpha', id: `${username}-${i}`, username, enabled: true, requiredActions: [] })),
+      );
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') expect(outcome.reason).toEqual(new DuplicateUserError('username'));
+      }
+    });
+
+    it('allows the same username in two realms', async () => {
+      const username = unique('shared');
+      await fixture.store.create({ realm: 'alpha', id: `${username}-a`, username, enabled: true, requiredActions: [] });
+      await fixture.store.create({ realm: 'beta', id: `${username}-b`, username, enabled: true, requiredActions: [] });
+      expect((await fixture.store.findByUsername('beta', username))?.id).toBe(`${username}-b`);
+    });
+
+    it('keeps emails unique per realm when set, and lets users without one coexist', async () => {
+      const email = `${unique('mail')}@example.com`;
+      await fixture.store.create({ realm: 'alpha', id: unique('e1'), username: unique('e1'), email, enabled: true, requiredActions: [] });
+      await expect(fixture.store.create({ realm: 'alpha', id: unique('e2'), username: unique('e2'), email, enabled: true, requiredActions: [] })).rejects.toEqual(
+        new DuplicateUserError('email'),
+      );
+      await fixture.store.create({ realm: 'alpha', id: unique('n1'), username: unique('n1'), enabled: true, requiredActions: [] });
+      await fixture.store.create({ realm: 'alpha', id: unique('n2'), username: unique('n2'), enabled: true, requiredActions: [] });
+    });
+
+    it('keeps ids unique per realm', async () => {
+      const id = unique('id');
+      await fixture.store.create({ realm: 'alpha', id, username: unique('u'), enabled: true, requiredActions: [] });
+      await expect(fixture.store.create({ realm: 'alpha', id, username: unique('u'), enabled: true, requiredActions: [] })).rejects.toEqual(
+        new DuplicateUserError('id'),
+      );
+    });
+
+    it('finds nothing for unknown users, and nothing across realms', async () => {
+      const id = unique('lonely');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+      await expect(fixture.store.findById('alpha', 'no-such-id')).resolves.toBeNull();
+      await expect(fixture.store.findByUsername('alpha', 'no-such-user')).resolves.toBeNull();
+      await expect(fixture.store.findById('beta', id)).resolves.toBeNull();
+    });
+
+    it('leaves the old or a new credential after writes cut by a lost connection, never neither', async () => {
+      const id = unique('cut');
+      const old = credential('old');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, credential: old, requiredActions: [] });
+      const nexts = Array.from({ length: 10 }, (_, i) => credential(`cut${i}`));
+      const writes = nexts.map((next) =>
+        fixture.store.compareAndSetCredential({ realm: 'alpha', id, expectedHash: old.hash, next, changedAt: new Date(), requiredActions: [] }),
+      );
+      const settled = Promise.allSettled(writes);
+      await fixture.interrupt();
+      const outcomes = await settled;
+      expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value).length).toBeLessThanOrEqual(1);
+      const reopened = await fixture.reopen();
+      const stored = await reopened.findById('alpha', id);
+      expect([old.hash, ...nexts.map((n) => n.hash)]).toContain(stored?.credential?.hash);
+      expect(stored?.username).toBe(id);
+    });
+  });
+}
+
+describeUserStoreConformance('mongoose on the test server', async () => {
+  const uri = testDatabaseUri('conformance');
+  const connections: mongoose.Connection[] = [];
+  const connect = async (): Promise<UserStore> => {
+    const connection = mongoose.createConnection(uri, { bufferCommands: false, serverSelectionTimeoutMS: 2_000 });
+    connections.push(connection);
+    await connection.asPromise();
+    const store = createMongooseUserStore(connection);
+    await store.init();
+    return store;
+  };
+  const store = await connect();
+  return {
+    store,
+    reopen: connect,
+    interrupt: async () => {
+      // force: in-flight operations fail rather than finish.
+      await connections[0]?.close(true);
+    },
+    close: async () => {
+      await Promise.all(connections.map((connection) => connection.close()));
+    },
+  };
+});
