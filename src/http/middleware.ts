@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import contentType from 'content-type';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
@@ -101,9 +102,16 @@ export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier
   };
 }
 
-/** 415 for anything but JSON; checked after authentication so nothing leaks to a caller without a token. */
+/**
+ * 415 for anything but UTF-8 JSON (RFC 8259 section 8.1); checked after
+ * authentication so nothing leaks to a caller without a token.
+ */
 export const requireJson: RequestHandler = (req, _res, next) => {
   if (!req.is('application/json')) throw new UnsupportedMediaTypeError('The request body must be application/json.');
+  const charset = contentType.parse(req).parameters.charset?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new UnsupportedMediaTypeError('The request body must be UTF-8 encoded JSON.');
+  }
   next();
 };
 
