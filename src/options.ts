@@ -18,6 +18,11 @@ export interface RealmOptions {
   readonly audience?: string;
   /** Keycloak policy string. Default: the top-level `passwordPolicy`. */
   readonly passwordPolicy?: string;
+  /**
+   * Refuse tokens issued at or before the second of the user's last password
+   * change (`iat` has one-second granularity). Default: true.
+   */
+  readonly revokeTokensOnPasswordChange?: boolean;
 }
 
 /** Options of `createPasswordResources`. */
@@ -48,6 +53,7 @@ export interface PasswordResourcesOptions {
 export interface ResolvedRealm extends TokenTrust {
   readonly name: string;
   readonly policy: PasswordPolicy;
+  readonly revokeTokensOnPasswordChange: boolean;
 }
 
 /** Options checked and completed. */
@@ -68,7 +74,7 @@ export class OptionsError extends Error {
 }
 
 const OPTION_NAMES = ['realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher'];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
 function fail(name: string, problem: string): never {
@@ -119,12 +125,16 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
     if (realm.audience !== undefined && (typeof realm.audience !== 'string' || realm.audience === '')) {
       fail(`${at}.audience`, `must be a non-empty string, got ${JSON.stringify(realm.audience)}`);
     }
+    if (realm.revokeTokensOnPasswordChange !== undefined && typeof realm.revokeTokensOnPasswordChange !== 'boolean') {
+      fail(`${at}.revokeTokensOnPasswordChange`, `must be true or false, got ${JSON.stringify(realm.revokeTokensOnPasswordChange)}`);
+    }
     realms.set(name, Object.freeze({
       name,
       issuer: realm.issuer,
       jwksUri,
       audience: realm.audience,
       policy: policy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy),
+      revokeTokensOnPasswordChange: realm.revokeTokensOnPasswordChange ?? DEFAULTS.revokeTokensOnPasswordChange,
     }));
   }
 

@@ -21,6 +21,8 @@ export const DEFAULTS = {
   jwksCooldownMs: 30_000,
   /** jose's default: keys are refetched after 10 minutes, so a removed key stops working within that bound. */
   jwksCacheMaxAgeMs: 600_000,
+  /** A token issued before a password change must not outlive it (a stolen session ends with the change). */
+  revokeTokensOnPasswordChange: true,
   /** The largest legitimate body is two passwords; 16 KiB leaves room and stops floods early. */
   bodyLimitBytes: 16_384,
 } as const;

@@ -48,8 +48,11 @@ function policySetting(setting: string, value: string): string {
   }
 }
 
-const FILE_REALM_KEYS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] as const;
-type FileRealm = Partial<Record<(typeof FILE_REALM_KEYS)[number], string>>;
+/** The per-realm settings a CONFIG_FILE may hold, by the type of their values. */
+const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] as const;
+const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS];
+type FileRealm = Partial<Record<(typeof FILE_REALM_STRINGS)[number], string> & Record<(typeof FILE_REALM_BOOLEANS)[number], boolean>>;
 
 function readConfigFile(path: string): Record<string, FileRealm> {
   let text: string;
@@ -79,7 +82,11 @@ function readConfigFile(path: string): Record<string, FileRealm> {
     const unknown = unknownKeys(settings, FILE_REALM_KEYS);
     if (unknown.length > 0) throw new ConfigError(`${at}: unknown setting ${unknown.join(', ')}; known: ${FILE_REALM_KEYS.join(', ')}`);
     for (const [key, value] of Object.entries(settings)) {
-      if (typeof value !== 'string' || value === '') throw new ConfigError(`${at}.${key}: must be a non-empty string, got ${JSON.stringify(value)}`);
+      if ((FILE_REALM_BOOLEANS as readonly string[]).includes(key)) {
+        if (typeof value !== 'boolean') throw new ConfigError(`${at}.${key}: must be true or false, got ${JSON.stringify(value)}`);
+      } else if (typeof value !== 'string' || value === '') {
+        throw new ConfigError(`${at}.${key}: must be a non-empty string, got ${JSON.stringify(value)}`);
+      }
     }
     result[name] = settings;
   }
@@ -138,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.jwksUri === undefined ? {} : { jwksUri: file.jwksUri }),
       ...(file.audience ?? audience ? { audience: file.audience ?? audience } : {}),
       passwordPolicy: file.passwordPolicy === undefined ? passwordPolicy : policySetting(`CONFIG_FILE: realms.${name}.passwordPolicy`, file.passwordPolicy),
+      ...(file.revokeTokensOnPasswordChange === undefined ? {} : { revokeTokensOnPasswordChange: file.revokeTokensOnPasswordChange }),
     };
   }
 

@@ -59,6 +59,16 @@ export const refuseTokensOutsideHeader: RequestHandler = (req, _res, next) => {
 };
 
 /**
+ * `iat` counts whole seconds: a token of the change's own second may predate
+ * it, so it is refused too; one of the next second is after it. A token
+ * without `iat` cannot show it is newer.
+ */
+export function issuedBeforeChange(issuedAt: number | undefined, changedAt: Date | undefined): boolean {
+  if (changedAt === undefined) return false;
+  return issuedAt === undefined || issuedAt <= Math.floor(changedAt.getTime() / 1000);
+}
+
+/**
  * Bearer authentication through passport-http-bearer, on a Passport instance
  * of this router's own. The token must verify for the path's realm and name an
  * enabled user of it.
@@ -78,6 +88,9 @@ export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier
         .then(async (verified) => {
           const user = await accounts.findActiveUser(realm.name, verified.subject);
           if (!user) throw new InvalidTokenError('The token\'s subject is not an enabled user of this realm.');
+          if (realm.revokeTokensOnPasswordChange && issuedBeforeChange(verified.issuedAt, user.passwordChangedAt)) {
+            throw new InvalidTokenError('The token was issued before the password was last changed.');
+          }
           context.token = verified;
           context.user = user;
           done(null, user);

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 async function validates(sub: string, password: string): Promise<boolean> {
-  const res = await call(createApp(resources, pino({ level: 'silent' })), 'post', validate, { token: await issuer.sign({ sub }), body: { password } });
+  const res = await call(createApp(resources, pino({ level: 'silent' })), 'post', validate, { token: await issuer.signAfterChange(sub), body: { password } });
   expect(res.status).toBe(200);
   return (res.body as { valid: boolean }).valid;
 }

@@ -84,6 +84,14 @@ export class TestIssuer {
     return jwt.sign(key.privateKey);
   }
 
+  /**
+   * A token issued in the next second: certainly after any password change
+   * made so far, which refuses tokens of its own second or earlier.
+   */
+  async signAfterChange(sub: string, options: SignOptions = {}): Promise<string> {
+    return this.sign({ sub, iat: Math.floor(Date.now() / 1000) + 1 }, options);
+  }
+
   /** The private key of the current key, for crafting attacks. */
   get currentPrivateKey(): KeyLike {
     const key = this.#keys.at(-1);
