@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'invalid_password'
   | 'invalid_token'
   | 'invalid_current_password'
+  | 'insufficient_user_authentication'
+  | 'insufficient_scope'
   | 'realm_not_found'
   | 'not_found'
   | 'conflict'
@@ -86,6 +88,27 @@ export class MissingTokenError extends InvalidTokenError {
   override readonly challengeError = false;
   constructor() {
     super('A bearer token is required in the Authorization header.');
+  }
+}
+
+/**
+ * 401: the token is fine but the user signed in too long ago for this step
+ * (RFC 9470); the challenge carries `max_age` so the client re-authenticates.
+ */
+export class InsufficientUserAuthenticationError extends PasswordResourcesError {
+  readonly status = 401;
+  readonly code = 'insufficient_user_authentication' as const;
+  constructor(readonly maxAgeSeconds: number) {
+    super(`This step needs a sign-in within the last ${maxAgeSeconds} seconds; sign in again.`);
+  }
+}
+
+/** 403: the token lacks a scope, client or role the realm requires (RFC 6750 section 3.1). */
+export class InsufficientScopeError extends PasswordResourcesError {
+  readonly status = 403;
+  readonly code = 'insufficient_scope' as const;
+  constructor(description: string, readonly scope?: string) {
+    super(description);
   }
 }
 

@@ -10,7 +10,16 @@ import { createBcryptHasher } from './domain/hashing';
 import type { UserStore } from './domain/store';
 import { contextOf } from './http/context';
 import { errorHandler } from './http/error-handler';
-import { authenticate, parseJson, refuseTokensOutsideHeader, requestId, requireJson, resolveRealm, validateBody } from './http/middleware';
+import {
+  authenticate,
+  parseJson,
+  refuseTokensOutsideHeader,
+  requestId,
+  requireJson,
+  requireRecentAuthentication,
+  resolveRealm,
+  validateBody,
+} from './http/middleware';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from './http/routes';
 import { componentValidator, createContractAjv, loadOpenApi } from './http/schemas';
 import { resolveOptions } from './options';
@@ -112,6 +121,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       route.path,
       refuseTokensOutsideHeader,
       authenticate(verifierOf, accounts),
+      ...(route.stepUp ? [requireRecentAuthentication] : []),
       requireJson,
       parseJson(resolved.bodyLimitBytes),
       validateBody(componentValidator(ajv, route.bodySchema)),

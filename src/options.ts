@@ -23,6 +23,15 @@ export interface RealmOptions {
    * change (`iat` has one-second granularity). Default: true.
    */
   readonly revokeTokensOnPasswordChange?: boolean;
+  /** When set, the token's `azp` (the client it was issued to) must be one of these. Default: any client. */
+  readonly allowedClients?: readonly string[];
+  /** Scopes the token's `scope` must all contain. Default: none. */
+  readonly requiredScopes?: readonly string[];
+  /**
+   * Seconds: `reset-password` needs a token whose `auth_time` is this recent
+   * (Keycloak's `maxAuthAge`; RFC 9470 step-up). Default: unset (not checked).
+   */
+  readonly maxAuthAge?: number;
 }
 
 /** Options of `createPasswordResources`. */
@@ -54,6 +63,9 @@ export interface ResolvedRealm extends TokenTrust {
   readonly name: string;
   readonly policy: PasswordPolicy;
   readonly revokeTokensOnPasswordChange: boolean;
+  readonly allowedClients: readonly string[] | undefined;
+  readonly requiredScopes: readonly string[];
+  readonly maxAuthAge: number | undefined;
 }
 
 /** Options checked and completed. */
@@ -74,7 +86,7 @@ export class OptionsError extends Error {
 }
 
 const OPTION_NAMES = ['realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher'];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
 function fail(name: string, problem: string): never {
@@ -91,6 +103,16 @@ function integer(name: string, value: number | undefined, fallback: number, min:
   const problem = checkInteger(resolved, min, max);
   if (problem) fail(name, problem);
   return resolved;
+}
+
+function isNameList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && /^\S+$/.test(item));
+}
+
+function nameList(name: string, value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!isNameList(value)) fail(name, `must be a non-empty list of names without spaces, got ${JSON.stringify(value)}`);
+  return Object.freeze([...value]);
 }
 
 function policy(name: string, source: string): PasswordPolicy {
@@ -135,6 +157,9 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       audience: realm.audience,
       policy: policy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy),
       revokeTokensOnPasswordChange: realm.revokeTokensOnPasswordChange ?? DEFAULTS.revokeTokensOnPasswordChange,
+      allowedClients: nameList(`${at}.allowedClients`, realm.allowedClients),
+      requiredScopes: nameList(`${at}.requiredScopes`, realm.requiredScopes) ?? [],
+      maxAuthAge: realm.maxAuthAge === undefined ? undefined : integer(`${at}.maxAuthAge`, realm.maxAuthAge, 0, 1, 86_400),
     }));
   }
 

@@ -51,8 +51,15 @@ function policySetting(setting: string, value: string): string {
 /** The per-realm settings a CONFIG_FILE may hold, by the type of their values. */
 const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] as const;
 const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS];
-type FileRealm = Partial<Record<(typeof FILE_REALM_STRINGS)[number], string> & Record<(typeof FILE_REALM_BOOLEANS)[number], boolean>>;
+const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes'] as const;
+const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS];
+type FileRealm = Partial<
+  Record<(typeof FILE_REALM_STRINGS)[number], string> &
+    Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
+    Record<(typeof FILE_REALM_LISTS)[number], string[]> &
+    Record<(typeof FILE_REALM_INTEGERS)[number], number>
+>;
 
 function readConfigFile(path: string): Record<string, FileRealm> {
   let text: string;
@@ -84,6 +91,12 @@ function readConfigFile(path: string): Record<string, FileRealm> {
     for (const [key, value] of Object.entries(settings)) {
       if ((FILE_REALM_BOOLEANS as readonly string[]).includes(key)) {
         if (typeof value !== 'boolean') throw new ConfigError(`${at}.${key}: must be true or false, got ${JSON.stringify(value)}`);
+      } else if ((FILE_REALM_LISTS as readonly string[]).includes(key)) {
+        if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
+          throw new ConfigError(`${at}.${key}: must be a list of names, got ${JSON.stringify(value)}`);
+        }
+      } else if ((FILE_REALM_INTEGERS as readonly string[]).includes(key)) {
+        if (!Number.isInteger(value) || (value as number) < 1) throw new ConfigError(`${at}.${key}: must be a positive integer (seconds), got ${JSON.stringify(value)}`);
       } else if (typeof value !== 'string' || value === '') {
         throw new ConfigError(`${at}.${key}: must be a non-empty string, got ${JSON.stringify(value)}`);
       }
@@ -146,6 +159,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.audience ?? audience ? { audience: file.audience ?? audience } : {}),
       passwordPolicy: file.passwordPolicy === undefined ? passwordPolicy : policySetting(`CONFIG_FILE: realms.${name}.passwordPolicy`, file.passwordPolicy),
       ...(file.revokeTokensOnPasswordChange === undefined ? {} : { revokeTokensOnPasswordChange: file.revokeTokensOnPasswordChange }),
+      ...(file.allowedClients === undefined ? {} : { allowedClients: file.allowedClients }),
+      ...(file.requiredScopes === undefined ? {} : { requiredScopes: file.requiredScopes }),
+      ...(file.maxAuthAge === undefined ? {} : { maxAuthAge: file.maxAuthAge }),
     };
   }
 

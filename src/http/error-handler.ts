@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import {
+  InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidRequestError,
   InvalidPasswordError,
   InvalidTokenError,
@@ -47,16 +49,31 @@ export function toPasswordResourcesError(error: unknown): PasswordResourcesError
 }
 
 /**
+ * The challenge parameters of an error, or `undefined` when it carries none.
+ * No token, or a wrong current password (not a token problem): the bare
+ * challenge (RFC 6750 section 3.1, design "Token rules").
+ */
+function challengeOf(error: PasswordResourcesError): Record<string, string> | undefined {
+  if (error instanceof InsufficientUserAuthenticationError) {
+    return { error: error.code, error_description: error.message, max_age: String(error.maxAgeSeconds) };
+  }
+  if (error instanceof InsufficientScopeError) {
+    return { error: error.code, error_description: error.message, ...(error.scope === undefined ? {} : { scope: error.scope }) };
+  }
+  if (error instanceof InvalidTokenError && error.challengeError) return { error: error.code, error_description: error.message };
+  return error.status === 401 ? {} : undefined;
+}
+
+/**
  * Write an error in the service's model: JSON, `Cache-Control: no-store`, the
  * challenge on 401, `Retry-After` on 503, never a stack trace.
  */
 export function sendError(res: Response, error: PasswordResourcesError, realm: string | undefined): void {
   res.status(error.status);
   res.setHeader('Cache-Control', 'no-store');
-  if (error.status === 401 && realm !== undefined) {
-    // No token, or a wrong current password (not a token problem): the bare challenge (RFC 6750 3.1, design "Token rules").
-    const named = error instanceof InvalidTokenError && error.challengeError;
-    res.setHeader('WWW-Authenticate', bearerChallenge(realm, named ? { error: error.code, error_description: error.message } : {}));
+  if (realm !== undefined) {
+    const challenge = challengeOf(error);
+    if (challenge) res.setHeader('WWW-Authenticate', bearerChallenge(realm, challenge));
   }
   if (error instanceof TemporarilyUnavailableError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   res.json({

@@ -6,9 +6,17 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { ValidateFunction } from 'ajv';
-import type { TokenVerifier } from '../auth/token-verifier';
+import type { TokenVerifier, VerifiedToken } from '../auth/token-verifier';
 import type { AccountService } from '../domain/account-service';
-import { InvalidRequestError, InvalidTokenError, MissingTokenError, RealmNotFoundError, UnsupportedMediaTypeError } from '../errors';
+import {
+  InsufficientScopeError,
+  InsufficientUserAuthenticationError,
+  InvalidRequestError,
+  InvalidTokenError,
+  MissingTokenError,
+  RealmNotFoundError,
+  UnsupportedMediaTypeError,
+} from '../errors';
 import type { ResolvedRealm } from '../options';
 import { contextOf } from './context';
 import { describeErrors } from './schemas';
@@ -58,6 +66,34 @@ export const refuseTokensOutsideHeader: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** 403 when the token lacks what the realm requires of its client and scopes. */
+function authorize(realm: ResolvedRealm, token: VerifiedToken): void {
+  if (realm.allowedClients && (token.clientId === undefined || !realm.allowedClients.includes(token.clientId))) {
+    throw new InsufficientScopeError('The token was issued to a client this realm does not allow here (azp).');
+  }
+  const scope = token.claims.scope;
+  const granted = new Set(typeof scope === 'string' ? scope.split(' ') : []);
+  const missing = realm.requiredScopes.filter((name) => !granted.has(name));
+  if (missing.length > 0) {
+    throw new InsufficientScopeError(`The token lacks the required scope ${missing.map((name) => `"${name}"`).join(', ')}.`, realm.requiredScopes.join(' '));
+  }
+}
+
+/**
+ * Keycloak's `maxAuthAge` as an RFC 9470 step-up: the user must have signed in
+ * (`auth_time`) within the realm's bound, else 401 with `max_age` so the
+ * client re-authenticates.
+ */
+export const requireRecentAuthentication: RequestHandler = (_req, res, next) => {
+  const { realm, token } = contextOf(res);
+  const maxAge = realm?.maxAuthAge;
+  if (maxAge !== undefined) {
+    const authTime = token?.claims.auth_time;
+    if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > maxAge) throw new InsufficientUserAuthenticationError(maxAge);
+  }
+  next();
+};
+
 /**
  * `iat` counts whole seconds: a token of the change's own second may predate
  * it, so it is refused too; one of the next second is after it. A token
@@ -91,6 +127,7 @@ export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier
           if (realm.revokeTokensOnPasswordChange && issuedBeforeChange(verified.issuedAt, user.passwordChangedAt)) {
             throw new InvalidTokenError('The token was issued before the password was last changed.');
           }
+          authorize(realm, verified);
           context.token = verified;
           context.user = user;
           done(null, user);

@@ -12,6 +12,8 @@ export interface AccountRoute {
   readonly path: string;
   /** The request body's schema in `openapi.yaml` (`components/schemas`). */
   readonly bodySchema: string;
+  /** Needs a recent sign-in when the realm sets `maxAuthAge` (RFC 9470 step-up). */
+  readonly stepUp?: true;
   readonly handler: (accounts: AccountService) => RequestHandler;
 }
 
@@ -40,6 +42,7 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
     method: 'post',
     path: '/reset-password',
     bodySchema: 'ResetPasswordRequest',
+    stepUp: true,
     handler: (accounts) => async (req, res) => {
       const { user } = authenticated(res);
       const { currentPassword, newPassword } = req.body as ResetPasswordBody;

@@ -45,7 +45,7 @@ export function expectError(res: Response, status: number, code: string, challen
   expect(res.text).not.toMatch(/\bat .+\.(ts|js):\d+/); // no stack trace
   const header: unknown = res.headers['www-authenticate'];
   if (challenge === 'bare') expect(header).toMatch(/^Bearer realm="[^"]+"$/);
-  else if (challenge === 'error') expect(header).toMatch(new RegExp(`^Bearer realm="[^"]+", error="${code}", error_description="[^"]+"$`));
+  else if (challenge === 'error') expect(header).toMatch(new RegExp(`^Bearer realm="[^"]+", error="${code}", error_description="[^"]+"(, [a-z_]+="[^"]*")*$`));
   else expect(header).toBeUndefined();
   if (status === 503) expect(res.headers['retry-after']).toMatch(/^\d+$/);
 }

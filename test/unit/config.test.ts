@@ -67,6 +67,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, CONFIG_FILE: json }).resources.realms.alpha?.audience).toBe('from-json');
   });
 
+  it('reads the token requirements of a realm from CONFIG_FILE', () => {
+    const yaml = file('requirements.yaml', [
+      'realms:',
+      '  alpha:',
+      '    revokeTokensOnPasswordChange: false',
+      '    allowedClients: [account-console]',
+      '    requiredScopes: [password]',
+      '    maxAuthAge: 300',
+    ].join('\n'));
+    expect(loadConfig({ ...base, CONFIG_FILE: yaml }).resources.realms.alpha).toMatchObject({
+      revokeTokensOnPasswordChange: false,
+      allowedClients: ['account-console'],
+      requiredScopes: ['password'],
+      maxAuthAge: 300,
+    });
+  });
+
   it('lets the CLI run without REALMS', () => {
     expect(loadConfig({}, { requireRealms: false }).resources.realms).toEqual({});
   });
@@ -95,6 +112,9 @@ describe('loadConfig', () => {
     ['realms:\n  gamma: {}', /CONFIG_FILE: realm "gamma" is configured but not in REALMS \(alpha\)/],
     ['realms:\n  alpha:\n    jwksUri: keys', /CONFIG_FILE: realms.alpha.jwksUri: must be an absolute http\(s\) URL, got "keys"/],
     ['realms:\n  alpha:\n    passwordPolicy: length(x)', /CONFIG_FILE: realms.alpha.passwordPolicy: length\(x\): the parameter must be an integer/],
+    ['realms:\n  alpha:\n    revokeTokensOnPasswordChange: "no"', /CONFIG_FILE: realms.alpha.revokeTokensOnPasswordChange: must be true or false, got "no"/],
+    ['realms:\n  alpha:\n    allowedClients: account-console', /CONFIG_FILE: realms.alpha.allowedClients: must be a list of names, got "account-console"/],
+    ['realms:\n  alpha:\n    maxAuthAge: 0', /CONFIG_FILE: realms.alpha.maxAuthAge: must be a positive integer \(seconds\), got 0/],
   ])('refuses a CONFIG_FILE holding %j with a message that teaches', (text, message) => {
     expect(() => loadConfig({ ...base, CONFIG_FILE: file(`bad-${Math.random()}.yaml`, text) })).toThrow(message);
   });
