@@ -13,6 +13,7 @@ import { errorHandler } from './http/error-handler';
 import {
   authenticate,
   parseJson,
+  realmCors,
   refuseTokensOutsideHeader,
   requestId,
   requireJson,
@@ -112,7 +113,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const ajv = createContractAjv(loadOpenApi());
   const account = express.Router({ mergeParams: true });
   // Everything here is scoped to the account base path, so the host's other routes never see it.
-  account.use(requestId, resolveRealm(resolved.realms), async (_req, _res, next) => {
+  account.use(requestId, resolveRealm(resolved.realms), realmCors, async (_req, _res, next) => {
     await ready();
     next();
   });

@@ -32,6 +32,8 @@ export interface RealmOptions {
    * (Keycloak's `maxAuthAge`; RFC 9470 step-up). Default: unset (not checked).
    */
   readonly maxAuthAge?: number;
+  /** Browser origins (`https://app.example`) allowed to call the account API (CORS). Default: none. */
+  readonly cors?: { readonly origins: readonly string[] };
 }
 
 /** Options of `createPasswordResources`. */
@@ -66,6 +68,7 @@ export interface ResolvedRealm extends TokenTrust {
   readonly allowedClients: readonly string[] | undefined;
   readonly requiredScopes: readonly string[];
   readonly maxAuthAge: number | undefined;
+  readonly corsOrigins: readonly string[];
 }
 
 /** Options checked and completed. */
@@ -86,7 +89,7 @@ export class OptionsError extends Error {
 }
 
 const OPTION_NAMES = ['realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher'];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge', 'cors'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
 function fail(name: string, problem: string): never {
@@ -113,6 +116,23 @@ function nameList(name: string, value: unknown): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (!isNameList(value)) fail(name, `must be a non-empty list of names without spaces, got ${JSON.stringify(value)}`);
   return Object.freeze([...value]);
+}
+
+/** Origins exactly as browsers send them: scheme, host, optional port; no path, no wildcard. */
+function corsOrigins(name: string, cors: RealmOptions['cors']): readonly string[] {
+  if (cors === undefined) return [];
+  unknown(name, cors, ['origins']);
+  const origins = nameList(`${name}.origins`, cors.origins) ?? [];
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.origin !== origin) fail(`${name}.origins`, `"${origin}" is not an origin; write it as a browser sends it, e.g. "https://app.example"`);
+  }
+  return origins;
 }
 
 function policy(name: string, source: string): PasswordPolicy {
@@ -160,6 +180,7 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       allowedClients: nameList(`${at}.allowedClients`, realm.allowedClients),
       requiredScopes: nameList(`${at}.requiredScopes`, realm.requiredScopes) ?? [],
       maxAuthAge: realm.maxAuthAge === undefined ? undefined : integer(`${at}.maxAuthAge`, realm.maxAuthAge, 0, 1, 86_400),
+      corsOrigins: corsOrigins(`${at}.cors`, realm.cors),
     }));
   }
 

@@ -53,12 +53,12 @@ const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] a
 const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors'];
 type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
-    Record<(typeof FILE_REALM_INTEGERS)[number], number>
+    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] } }
 >;
 
 function readConfigFile(path: string): Record<string, FileRealm> {
@@ -94,6 +94,11 @@ function readConfigFile(path: string): Record<string, FileRealm> {
       } else if ((FILE_REALM_LISTS as readonly string[]).includes(key)) {
         if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
           throw new ConfigError(`${at}.${key}: must be a list of names, got ${JSON.stringify(value)}`);
+        }
+      } else if (key === 'cors') {
+        const origins: unknown = typeof value === 'object' && value !== null ? (value as { origins?: unknown }).origins : undefined;
+        if (!Array.isArray(origins) || !origins.every((item) => typeof item === 'string')) {
+          throw new ConfigError(`${at}.cors: must be { origins: [list of origins] }, got ${JSON.stringify(value)}`);
         }
       } else if ((FILE_REALM_INTEGERS as readonly string[]).includes(key)) {
         if (!Number.isInteger(value) || (value as number) < 1) throw new ConfigError(`${at}.${key}: must be a positive integer (seconds), got ${JSON.stringify(value)}`);
@@ -162,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.allowedClients === undefined ? {} : { allowedClients: file.allowedClients }),
       ...(file.requiredScopes === undefined ? {} : { requiredScopes: file.requiredScopes }),
       ...(file.maxAuthAge === undefined ? {} : { maxAuthAge: file.maxAuthAge }),
+      ...(file.cors === undefined ? {} : { cors: file.cors }),
     };
   }
 

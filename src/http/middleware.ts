@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import contentType from 'content-type';
+import cors from 'cors';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
@@ -35,6 +36,24 @@ export const requestId: RequestHandler = (req, res, next) => {
   if (!res.hasHeader('X-Request-Id')) res.setHeader('X-Request-Id', requestIdOf(req));
   next();
 };
+
+/**
+ * CORS for SPA account pages: an origin on the realm's allow-list gets the
+ * preflight and response headers (Authorization allowed; Retry-After,
+ * WWW-Authenticate and X-Request-Id readable); any other origin gets none.
+ * Bearer tokens only, so no credentials mode.
+ */
+export const realmCors: RequestHandler = cors((req, callback) => {
+  const origin = req.headers.origin;
+  const allowed = contextOf((req as Request).res as Response).realm?.corsOrigins ?? [];
+  callback(null, {
+    origin: origin !== undefined && allowed.includes(origin) ? origin : false,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+    exposedHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
+    maxAge: 600,
+  });
+});
 
 /** Resolve `:realm`; an unknown realm is 404 before anything else is looked at. */
 export function resolveRealm(realms: ReadonlyMap<string, ResolvedRealm>): RequestHandler {
