@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'realm_not_found'
   | 'not_found'
   | 'conflict'
+  | 'too_many_failures'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -140,6 +141,15 @@ export class NotFoundError extends PasswordResourcesError {
 export class ConflictError extends PasswordResourcesError {
   readonly status = 409;
   readonly code = 'conflict' as const;
+}
+
+/** 429: the user is locked out by the brute force detector; no password was checked. */
+export class TooManyFailuresError extends PasswordResourcesError {
+  readonly status = 429;
+  readonly code = 'too_many_failures' as const;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many wrong passwords: this account is locked for ${retryAfterSeconds} more seconds.`);
+  }
 }
 
 /** 503: the database or the realm's key set cannot be reached; the caller may retry. */

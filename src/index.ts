@@ -72,14 +72,16 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       ? resolved.database.connection
       : mongoose.createConnection();
   const store: UserStore = createMongooseUserStore(connection);
+  const realmOf = (name: string): ResolvedRealm => {
+    const found = resolved.realms.get(name);
+    if (!found) throw new Error(`unknown realm ${name}`);
+    return found;
+  };
   const accounts = new AccountService({
     store,
     hasher: resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }),
-    policyOf: (realm) => {
-      const found = resolved.realms.get(realm);
-      if (!found) throw new Error(`unknown realm ${realm}`);
-      return found.policy;
-    },
+    policyOf: (realm) => realmOf(realm).policy,
+    bruteForceOf: (realm) => realmOf(realm).bruteForce,
   });
 
   let starting: Promise<void> | undefined;

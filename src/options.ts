@@ -7,6 +7,8 @@ import type { PasswordHasher } from './domain/hashing';
 import { BCRYPT_COST_RANGE } from './domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from './domain/policy';
 import type { PasswordPolicy } from './domain/policy';
+import { DEFAULT_BRUTE_FORCE } from './domain/lockout';
+import type { BruteForceSettings } from './domain/lockout';
 
 /** Settings of one realm. */
 export interface RealmOptions {
@@ -34,6 +36,8 @@ export interface RealmOptions {
   readonly maxAuthAge?: number;
   /** Browser origins (`https://app.example`) allowed to call the account API (CORS). Default: none. */
   readonly cors?: { readonly origins: readonly string[] };
+  /** Brute force detection, Keycloak's settings; each unset one takes `DEFAULT_BRUTE_FORCE`'s value. */
+  readonly bruteForce?: Partial<BruteForceSettings>;
 }
 
 /** Options of `createPasswordResources`. */
@@ -69,6 +73,7 @@ export interface ResolvedRealm extends TokenTrust {
   readonly requiredScopes: readonly string[];
   readonly maxAuthAge: number | undefined;
   readonly corsOrigins: readonly string[];
+  readonly bruteForce: BruteForceSettings;
 }
 
 /** Options checked and completed. */
@@ -89,7 +94,7 @@ export class OptionsError extends Error {
 }
 
 const OPTION_NAMES = ['realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher'];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge', 'cors'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge', 'cors', 'bruteForce'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
 function fail(name: string, problem: string): never {
@@ -133,6 +138,23 @@ function corsOrigins(name: string, cors: RealmOptions['cors']): readonly string[
     if (parsed?.origin !== origin) fail(`${name}.origins`, `"${origin}" is not an origin; write it as a browser sends it, e.g. "https://app.example"`);
   }
   return origins;
+}
+
+function bruteForce(name: string, given: Partial<BruteForceSettings> | undefined): BruteForceSettings {
+  const settings = { ...DEFAULT_BRUTE_FORCE, ...given };
+  unknown(name, settings, Object.keys(DEFAULT_BRUTE_FORCE));
+  const int = (key: keyof BruteForceSettings, min: number, max: number): number => integer(`${name}.${key}`, settings[key] as number, 0, min, max);
+  if (typeof settings.permanentLockout !== 'boolean') fail(`${name}.permanentLockout`, `must be true or false, got ${JSON.stringify(settings.permanentLockout)}`);
+  return Object.freeze({
+    failureFactor: int('failureFactor', 1, 10_000),
+    waitIncrementSeconds: int('waitIncrementSeconds', 0, 86_400),
+    maxFailureWaitSeconds: int('maxFailureWaitSeconds', 0, 86_400 * 30),
+    failureResetTimeSeconds: int('failureResetTimeSeconds', 1, 86_400 * 30),
+    quickLoginCheckMilliSeconds: int('quickLoginCheckMilliSeconds', 0, 60_000),
+    minimumQuickLoginWaitSeconds: int('minimumQuickLoginWaitSeconds', 0, 86_400),
+    permanentLockout: settings.permanentLockout,
+    maxTemporaryLockouts: int('maxTemporaryLockouts', 0, 1_000),
+  });
 }
 
 function policy(name: string, source: string): PasswordPolicy {
@@ -181,6 +203,7 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       requiredScopes: nameList(`${at}.requiredScopes`, realm.requiredScopes) ?? [],
       maxAuthAge: realm.maxAuthAge === undefined ? undefined : integer(`${at}.maxAuthAge`, realm.maxAuthAge, 0, 1, 86_400),
       corsOrigins: corsOrigins(`${at}.cors`, realm.cors),
+      bruteForce: bruteForce(`${at}.bruteForce`, realm.bruteForce),
     }));
   }
 

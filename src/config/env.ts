@@ -53,12 +53,12 @@ const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] a
 const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors'];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce'];
 type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
-    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] } }
+    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown> }
 >;
 
 function readConfigFile(path: string): Record<string, FileRealm> {
@@ -95,6 +95,9 @@ function readConfigFile(path: string): Record<string, FileRealm> {
         if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
           throw new ConfigError(`${at}.${key}: must be a list of names, got ${JSON.stringify(value)}`);
         }
+      } else if (key === 'bruteForce') {
+        // Checked, with teaching messages, by the router's options (options.realms.<realm>.bruteForce).
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${at}.bruteForce: must be an object of Keycloak's brute force settings`);
       } else if (key === 'cors') {
         const origins: unknown = typeof value === 'object' && value !== null ? (value as { origins?: unknown }).origins : undefined;
         if (!Array.isArray(origins) || !origins.every((item) => typeof item === 'string')) {
@@ -168,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.requiredScopes === undefined ? {} : { requiredScopes: file.requiredScopes }),
       ...(file.maxAuthAge === undefined ? {} : { maxAuthAge: file.maxAuthAge }),
       ...(file.cors === undefined ? {} : { cors: file.cors }),
+      ...(file.bruteForce === undefined ? {} : { bruteForce: file.bruteForce }),
     };
   }
 

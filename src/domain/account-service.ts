@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, InvalidCurrentPasswordError, InvalidPasswordError, TemporarilyUnavailableError } from '../errors';
+import { ConflictError, InvalidCurrentPasswordError, InvalidPasswordError, TemporarilyUnavailableError, TooManyFailuresError } from '../errors';
+import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
+import type { BruteForceSettings } from './lockout';
 import type { PolicyViolation } from '../errors';
 import type { PasswordHasher } from './hashing';
 import { normalizePassword } from './hashing';
@@ -13,6 +15,8 @@ export interface AccountServiceDependencies {
   readonly hasher: PasswordHasher;
   /** The policy of a realm; called only for realms the caller knows. */
   readonly policyOf: (realm: string) => PasswordPolicy;
+  /** The brute force settings of a realm. Default: `DEFAULT_BRUTE_FORCE` everywhere. */
+  readonly bruteForceOf?: (realm: string) => BruteForceSettings;
   readonly now?: () => Date;
 }
 
@@ -43,12 +47,14 @@ export class AccountService {
   readonly #hasher: PasswordHasher;
   readonly #policyOf: (realm: string) => PasswordPolicy;
   readonly #now: () => Date;
+  readonly #bruteForceOf: (realm: string) => BruteForceSettings;
 
   constructor(dependencies: AccountServiceDependencies) {
     this.#store = dependencies.store;
     this.#hasher = dependencies.hasher;
     this.#policyOf = dependencies.policyOf;
     this.#now = dependencies.now ?? (() => new Date());
+    this.#bruteForceOf = dependencies.bruteForceOf ?? (() => DEFAULT_BRUTE_FORCE);
   }
 
   /** The enabled user with this subject in the realm, or `null`. */
@@ -59,8 +65,10 @@ export class AccountService {
 
   /** Whether `password` is the user's current password. A user without a password has none that validates. */
   async validatePassword(user: UserRecord, password: string): Promise<boolean> {
-    if (!user.credential) return false;
-    return this.#hasher.verify(password, user.credential);
+    this.#refuseIfLocked(user);
+    const valid = user.credential !== undefined && (await this.#hasher.verify(password, user.credential));
+    await this.#count(user, valid);
+    return valid;
   }
 
   /**
@@ -71,10 +79,11 @@ export class AccountService {
    * @throws InvalidCurrentPasswordError, InvalidPasswordError, ConflictError
    */
   async changePassword(user: UserRecord, currentPassword: string, newPassword: string): Promise<void> {
+    this.#refuseIfLocked(user);
     const current = user.credential;
-    if (!current || !(await this.#hasher.verify(currentPassword, current))) {
-      throw new InvalidCurrentPasswordError();
-    }
+    const right = current !== undefined && (await this.#hasher.verify(currentPassword, current));
+    await this.#count(user, right);
+    if (!current || !right) throw new InvalidCurrentPasswordError();
     const violations = this.#violations(user, newPassword);
     if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
     if (violations.length > 0) throw new InvalidPasswordError(violations);
@@ -133,6 +142,35 @@ export class AccountService {
   /** The user with this username in the realm, enabled or not, or `null`. */
   async findByUsername(realm: string, username: string): Promise<UserRecord | null> {
     return guard(this.#store.findByUsername(realm, username.toLowerCase()));
+  }
+
+  /** 429 before any hash while a lockout lasts. */
+  #refuseIfLocked(user: UserRecord): void {
+    const seconds = retryAfterSeconds(user.loginFailures?.lockedUntil, this.#now());
+    if (seconds !== undefined) throw new TooManyFailuresError(seconds);
+  }
+
+  /** Count a wrong password (and lock as Keycloak would), or forget the failures after a right one. */
+  async #count(user: UserRecord, right: boolean): Promise<void> {
+    if (right) {
+      if (user.loginFailures) await guard(this.#store.clearFailures(user.realm, user.id));
+      return;
+    }
+    const settings = this.#bruteForceOf(user.realm);
+    const now = this.#now();
+    const counted = await guard(this.#store.recordFailure(user.realm, user.id, now, new Date(now.getTime() - settings.failureResetTimeSeconds * 1000)));
+    if (!counted) return;
+    const decision = decideLockout(settings, counted, now);
+    switch (decision.kind) {
+      case 'none':
+        return;
+      case 'temporary':
+        await guard(this.#store.lockTemporarily(user.realm, user.id, decision.until, decision.counts));
+        return;
+      case 'permanent':
+        await guard(this.#store.disable(user.realm, user.id));
+        return;
+    }
   }
 
   #violations(user: UserRecord, password: string): PolicyViolation[] {

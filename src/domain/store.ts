@@ -4,6 +4,8 @@
  * single-document atomic operation.
  */
 
+import type { CountedFailure } from './lockout';
+
 /**
  * The hashing scheme that made a stored credential: ours (`bcrypt-sha256`), or
  * one taken over from another system and upgraded on the next success:
@@ -48,7 +50,17 @@ export interface UserRecord {
   /** When the password was last changed; creating or importing a user is not a change. */
   readonly passwordChangedAt: Date | undefined;
   readonly requiredActions: readonly string[];
+  /** The brute force detector's state, when the user has failed recently. */
+  readonly loginFailures: LoginFailures | undefined;
   readonly createdAt: Date;
+}
+
+/** Counters of wrong passwords, kept per user and shared by every instance. */
+export interface LoginFailures {
+  readonly count: number;
+  readonly lastFailureAt: Date | undefined;
+  readonly lockedUntil: Date | undefined;
+  readonly temporaryLockouts: number;
 }
 
 /** What it takes to create a user. */
@@ -102,6 +114,18 @@ export interface UserStore {
    * @returns whether this call won; `false` means a concurrent change did.
    */
   compareAndSetCredential(change: CredentialChange): Promise<boolean>;
+  /**
+   * Count one wrong password atomically: a series whose last failure is before
+   * `resetBefore` starts again at 1.
+   * @returns the series after this failure, or `null` for an unknown user.
+   */
+  recordFailure(realm: string, id: string, now: Date, resetBefore: Date): Promise<CountedFailure | null>;
+  /** Lock until `until` (never shortening a longer lock); `counts` adds one temporary lockout. */
+  lockTemporarily(realm: string, id: string, until: Date, counts: boolean): Promise<void>;
+  /** Permanent lockout: disable the user until an administrator enables them. */
+  disable(realm: string, id: string): Promise<void>;
+  /** Forget the failures after a success; writes nothing when there are none. */
+  clearFailures(realm: string, id: string): Promise<void>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
 }

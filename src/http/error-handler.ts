@@ -10,6 +10,7 @@ import {
   PayloadTooLargeError,
   ServerError,
   TemporarilyUnavailableError,
+  TooManyFailuresError,
   UnsupportedMediaTypeError,
 } from '../errors';
 import { bearerChallenge } from './www-authenticate';
@@ -75,7 +76,9 @@ export function sendError(res: Response, error: PasswordResourcesError, realm: s
     const challenge = challengeOf(error);
     if (challenge) res.setHeader('WWW-Authenticate', bearerChallenge(realm, challenge));
   }
-  if (error instanceof TemporarilyUnavailableError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  if (error instanceof TemporarilyUnavailableError || error instanceof TooManyFailuresError) {
+    res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  }
   res.json({
     error: error.code,
     error_description: error.message,

@@ -47,5 +47,5 @@ export function expectError(res: Response, status: number, code: string, challen
   if (challenge === 'bare') expect(header).toMatch(/^Bearer realm="[^"]+"$/);
   else if (challenge === 'error') expect(header).toMatch(new RegExp(`^Bearer realm="[^"]+", error="${code}", error_description="[^"]+"(, [a-z_]+="[^"]*")*$`));
   else expect(header).toBeUndefined();
-  if (status === 503) expect(res.headers['retry-after']).toMatch(/^\d+$/);
+  if (status === 503 || status === 429) expect(res.headers['retry-after']).toMatch(/^\d+$/);
 }

@@ -20,7 +20,15 @@ interface UserDocument {
   credential?: CredentialDocument | undefined;
   passwordChangedAt?: Date | undefined;
   requiredActions: string[];
+  loginFailures?: LoginFailuresDocument | undefined;
   createdAt: Date;
+}
+
+interface LoginFailuresDocument {
+  count: number;
+  lastFailureAt?: Date | undefined;
+  lockedUntil?: Date | undefined;
+  temporaryLockouts?: number | undefined;
 }
 
 const credentialSchema = new Schema<CredentialDocument>(
@@ -44,6 +52,12 @@ const userSchema = new Schema<UserDocument>(
     credential: { type: credentialSchema },
     passwordChangedAt: { type: Date },
     requiredActions: { type: [String], default: [] },
+    loginFailures: {
+      type: new Schema<LoginFailuresDocument>(
+        { count: { type: Number, required: true }, lastFailureAt: Date, lockedUntil: Date, temporaryLockouts: Number },
+        { _id: false },
+      ),
+    },
     createdAt: { type: Date, required: true },
   },
   // Indexes are created by init(), awaited, never in the background on first use.
@@ -78,6 +92,14 @@ function toRecord(doc: UserDocument): UserRecord {
     credential: doc.credential ? toCredential(doc.credential) : undefined,
     passwordChangedAt: doc.passwordChangedAt ?? undefined,
     requiredActions: [...doc.requiredActions],
+    loginFailures: doc.loginFailures
+      ? {
+          count: doc.loginFailures.count,
+          lastFailureAt: doc.loginFailures.lastFailureAt ?? undefined,
+          lockedUntil: doc.loginFailures.lockedUntil ?? undefined,
+          temporaryLockouts: doc.loginFailures.temporaryLockouts ?? 0,
+        }
+      : undefined,
     createdAt: doc.createdAt,
   };
 }
@@ -166,6 +188,45 @@ export function createMongooseUserStore(connection: Connection): UserStore {
           )
           .exec();
         return result.modifiedCount === 1;
+      }),
+
+    recordFailure: (realm, id, now, resetBefore) =>
+      translate(async () => {
+        // A stale series starts again; both writes are atomic, so concurrent failures on any instance all count.
+        await users.updateOne({ realm, userId: id, 'loginFailures.lastFailureAt': { $lt: resetBefore } }, { $set: { 'loginFailures.count': 0 } }).exec();
+        const before = await users
+          .findOneAndUpdate(
+            { realm, userId: id },
+            { $inc: { 'loginFailures.count': 1 }, $set: { 'loginFailures.lastFailureAt': now } },
+            { returnDocument: 'before', projection: { loginFailures: 1 } },
+          )
+          .lean<Pick<UserDocument, 'loginFailures'>>()
+          .exec();
+        if (!before) return null;
+        const previous = before.loginFailures;
+        const fresh = previous?.lastFailureAt === undefined || previous.lastFailureAt < resetBefore;
+        return {
+          count: (fresh ? 0 : previous.count) + 1,
+          previousFailureAt: fresh ? undefined : previous.lastFailureAt,
+          temporaryLockouts: previous?.temporaryLockouts ?? 0,
+        };
+      }),
+
+    lockTemporarily: (realm, id, until, counts) =>
+      translate(async () => {
+        await users
+          .updateOne({ realm, userId: id }, { $max: { 'loginFailures.lockedUntil': until }, ...(counts ? { $inc: { 'loginFailures.temporaryLockouts': 1 } } : {}) })
+          .exec();
+      }),
+
+    disable: (realm, id) =>
+      translate(async () => {
+        await users.updateOne({ realm, userId: id }, { $set: { enabled: false } }).exec();
+      }),
+
+    clearFailures: (realm, id) =>
+      translate(async () => {
+        await users.updateOne({ realm, userId: id, loginFailures: { $exists: true } }, { $unset: { loginFailures: '' } }).exec();
       }),
 
     ping: () =>
