@@ -27,6 +27,9 @@ import { resolveOptions } from './options';
 import { TemporarilyUnavailableError } from './errors';
 import type { PasswordResourcesOptions, ResolvedRealm } from './options';
 import { createMongooseUserStore } from './store/mongoose/user-store';
+import { createMongooseEventStore } from './store/mongoose/event-store';
+import type { EventSink } from './domain/events';
+import proxyaddr from 'proxy-addr';
 
 export type { PasswordResourcesOptions, RealmOptions } from './options';
 export { OptionsError } from './options';
@@ -72,6 +75,19 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       ? resolved.database.connection
       : mongoose.createConnection();
   const store: UserStore = createMongooseUserStore(connection);
+  const eventStore = createMongooseEventStore(connection, { retentionSeconds: resolved.eventRetentionDays * 86_400 });
+  const events: EventSink = {
+    async record(event) {
+      // Logged always; stored best effort, so a change that happened is never reported as failed.
+      logger.info({ event }, 'audit event');
+      try {
+        await eventStore.insert(event);
+      } catch (error) {
+        logger.error({ err: error, event }, 'audit event not stored');
+      }
+    },
+  };
+  const trust = proxyaddr.compile([...resolved.trustedProxies]);
   const realmOf = (name: string): ResolvedRealm => {
     const found = resolved.realms.get(name);
     if (!found) throw new Error(`unknown realm ${name}`);
@@ -82,6 +98,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     hasher: resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }),
     policyOf: (realm) => realmOf(realm).policy,
     bruteForceOf: (realm) => realmOf(realm).bruteForce,
+    events,
   });
 
   let starting: Promise<void> | undefined;
@@ -92,6 +109,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       }
       await connection.asPromise();
       await store.init();
+      await eventStore.init();
     })().catch((error: unknown) => {
       starting = undefined;
       logger.error({ err: error }, 'password-resources cannot reach its database');
@@ -123,7 +141,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     account[route.method](
       route.path,
       refuseTokensOutsideHeader,
-      authenticate(verifierOf, accounts),
+      authenticate(verifierOf, accounts, (req) => proxyaddr(req, trust)),
       ...(route.stepUp ? [requireRecentAuthentication] : []),
       requireJson,
       parseJson(resolved.bodyLimitBytes),

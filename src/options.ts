@@ -60,6 +60,14 @@ export interface PasswordResourcesOptions {
   readonly bodyLimitBytes?: number;
   /** Where errors and events are logged. Default: a pino logger at `info` on stdout. */
   readonly logger?: Logger;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed for the client IP of audit
+   * events, in Express's `trust proxy` forms (`loopback`, `10.0.0.0/8`, ...).
+   * Default: none, the socket's peer is the client.
+   */
+  readonly trustedProxies?: readonly string[];
+  /** Days audit events are kept (a TTL index). Default: 90. */
+  readonly eventRetentionDays?: number;
   /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. */
   readonly hasher?: PasswordHasher;
 }
@@ -86,6 +94,8 @@ export interface ResolvedOptions {
   readonly bodyLimitBytes: number;
   readonly logger: Logger | undefined;
   readonly hasher: PasswordHasher | undefined;
+  readonly trustedProxies: readonly string[];
+  readonly eventRetentionDays: number;
 }
 
 /** Thrown when options are wrong; the message names the option, the value and the fix. */
@@ -93,7 +103,10 @@ export class OptionsError extends Error {
   override name = 'OptionsError';
 }
 
-const OPTION_NAMES = ['realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher'];
+const OPTION_NAMES = [
+  'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
+  'trustedProxies', 'eventRetentionDays',
+];
 const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge', 'cors', 'bruteForce'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
@@ -226,5 +239,7 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
     bodyLimitBytes: integer('options.bodyLimitBytes', options.bodyLimitBytes, DEFAULTS.bodyLimitBytes, 256, 1_048_576),
     logger: options.logger,
     hasher: options.hasher,
+    trustedProxies: options.trustedProxies === undefined ? [] : (nameList('options.trustedProxies', options.trustedProxies) ?? []),
+    eventRetentionDays: integer('options.eventRetentionDays', options.eventRetentionDays, DEFAULTS.eventRetentionDays, 1, 3_650),
   });
 }

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, InvalidCurrentPasswordError, InvalidPasswordError, TemporarilyUnavailableError, TooManyFailuresError } from '../errors';
+import {
+  ConflictError,
+  InvalidCurrentPasswordError,
+  InvalidPasswordError,
+  PasswordResourcesError,
+  TemporarilyUnavailableError,
+  TooManyFailuresError,
+} from '../errors';
+import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
 import type { PolicyViolation } from '../errors';
@@ -15,6 +23,8 @@ export interface AccountServiceDependencies {
   readonly hasher: PasswordHasher;
   /** The policy of a realm; called only for realms the caller knows. */
   readonly policyOf: (realm: string) => PasswordPolicy;
+  /** Where audit events go. Default: nowhere. */
+  readonly events?: EventSink;
   /** The brute force settings of a realm. Default: `DEFAULT_BRUTE_FORCE` everywhere. */
   readonly bruteForceOf?: (realm: string) => BruteForceSettings;
   readonly now?: () => Date;
@@ -48,6 +58,7 @@ export class AccountService {
   readonly #policyOf: (realm: string) => PasswordPolicy;
   readonly #now: () => Date;
   readonly #bruteForceOf: (realm: string) => BruteForceSettings;
+  readonly #events: EventSink;
 
   constructor(dependencies: AccountServiceDependencies) {
     this.#store = dependencies.store;
@@ -55,6 +66,7 @@ export class AccountService {
     this.#policyOf = dependencies.policyOf;
     this.#now = dependencies.now ?? (() => new Date());
     this.#bruteForceOf = dependencies.bruteForceOf ?? (() => DEFAULT_BRUTE_FORCE);
+    this.#events = dependencies.events ?? { record: () => Promise.resolve() };
   }
 
   /** The enabled user with this subject in the realm, or `null`. */
@@ -64,11 +76,14 @@ export class AccountService {
   }
 
   /** Whether `password` is the user's current password. A user without a password has none that validates. */
-  async validatePassword(user: UserRecord, password: string): Promise<boolean> {
-    this.#refuseIfLocked(user);
-    const valid = user.credential !== undefined && (await this.#hasher.verify(password, user.credential));
-    await this.#count(user, valid);
-    return valid;
+  async validatePassword(user: UserRecord, password: string, context: AuditContext = {}): Promise<boolean> {
+    return this.#audited(user, context, 'VALIDATE_PASSWORD', async () => {
+      this.#refuseIfLocked(user);
+      const valid = user.credential !== undefined && (await this.#hasher.verify(password, user.credential));
+      await this.#count(user, valid, context);
+      if (!valid) await this.#record(user, context, 'VALIDATE_PASSWORD_ERROR', 'invalid_user_credentials');
+      return valid;
+    });
   }
 
   /**
@@ -78,16 +93,19 @@ export class AccountService {
    *
    * @throws InvalidCurrentPasswordError, InvalidPasswordError, ConflictError
    */
-  async changePassword(user: UserRecord, currentPassword: string, newPassword: string): Promise<void> {
-    this.#refuseIfLocked(user);
-    const current = user.credential;
-    const right = current !== undefined && (await this.#hasher.verify(currentPassword, current));
-    await this.#count(user, right);
-    if (!current || !right) throw new InvalidCurrentPasswordError();
-    const violations = this.#violations(user, newPassword);
-    if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
-    if (violations.length > 0) throw new InvalidPasswordError(violations);
-    await this.#replaceCredential(user, current.hash, newPassword, []);
+  async changePassword(user: UserRecord, currentPassword: string, newPassword: string, context: AuditContext = {}): Promise<void> {
+    await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
+      this.#refuseIfLocked(user);
+      const current = user.credential;
+      const right = current !== undefined && (await this.#hasher.verify(currentPassword, current));
+      await this.#count(user, right, context);
+      if (!current || !right) throw new InvalidCurrentPasswordError();
+      const violations = this.#violations(user, newPassword);
+      if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
+      if (violations.length > 0) throw new InvalidPasswordError(violations);
+      await this.#replaceCredential(user, current.hash, newPassword, user.requiredActions.filter((action) => action !== UPDATE_PASSWORD));
+      return true;
+    });
   }
 
   /**
@@ -97,7 +115,14 @@ export class AccountService {
    *
    * @throws InvalidPasswordError, ConflictError
    */
-  async setPassword(user: UserRecord, password: string, options: { temporary: boolean }): Promise<void> {
+  async setPassword(user: UserRecord, password: string, options: { temporary: boolean }, context: AuditContext = {}): Promise<void> {
+    await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
+      await this.#setPassword(user, password, options);
+      return true;
+    });
+  }
+
+  async #setPassword(user: UserRecord, password: string, options: { temporary: boolean }): Promise<void> {
     const violations = this.#violations(user, password);
     if (violations.length > 0) throw new InvalidPasswordError(violations);
     const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
@@ -150,8 +175,29 @@ export class AccountService {
     if (seconds !== undefined) throw new TooManyFailuresError(seconds);
   }
 
+  /**
+   * Run a use case and record its event: `type` on success, `type_ERROR` with
+   * the error's code when it throws (the error is re-thrown). A `false` result
+   * records nothing here; the use case records its own error event.
+   */
+  async #audited(user: UserRecord, context: AuditContext, type: 'VALIDATE_PASSWORD' | 'UPDATE_PASSWORD', work: () => Promise<boolean>): Promise<boolean> {
+    let result: boolean;
+    try {
+      result = await work();
+    } catch (error) {
+      await this.#record(user, context, `${type}_ERROR`, error instanceof InvalidCurrentPasswordError ? 'invalid_user_credentials' : error instanceof PasswordResourcesError ? error.code : 'server_error');
+      throw error;
+    }
+    if (result) await this.#record(user, context, type);
+    return result;
+  }
+
+  async #record(user: UserRecord, context: AuditContext, type: EventType, error?: string): Promise<void> {
+    await this.#events.record({ type, realm: user.realm, userId: user.id, clientId: context.clientId, ip: context.ip, time: this.#now(), error });
+  }
+
   /** Count a wrong password (and lock as Keycloak would), or forget the failures after a right one. */
-  async #count(user: UserRecord, right: boolean): Promise<void> {
+  async #count(user: UserRecord, right: boolean, context: AuditContext): Promise<void> {
     if (right) {
       if (user.loginFailures) await guard(this.#store.clearFailures(user.realm, user.id));
       return;
@@ -166,9 +212,11 @@ export class AccountService {
         return;
       case 'temporary':
         await guard(this.#store.lockTemporarily(user.realm, user.id, decision.until, decision.counts));
+        await this.#record(user, context, 'USER_DISABLED_BY_TEMPORARY_LOCKOUT');
         return;
       case 'permanent':
         await guard(this.#store.disable(user.realm, user.id));
+        await this.#record(user, context, 'USER_DISABLED_BY_PERMANENT_LOCKOUT');
         return;
     }
   }

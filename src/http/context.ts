@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { VerifiedToken } from '../auth/token-verifier';
+import type { AuditContext } from '../domain/events';
 import type { UserRecord } from '../domain/store';
 import type { ResolvedRealm } from '../options';
 
@@ -8,6 +9,7 @@ export interface RequestContext {
   realm?: ResolvedRealm;
   token?: VerifiedToken;
   user?: UserRecord;
+  audit?: AuditContext;
 }
 
 const KEY = 'passwordResources';
@@ -23,8 +25,8 @@ export function contextOf(res: Response): RequestContext {
 }
 
 /** The authenticated user and realm; only called by handlers placed after authentication. */
-export function authenticated(res: Response): { realm: ResolvedRealm; token: VerifiedToken; user: UserRecord } {
-  const { realm, token, user } = contextOf(res);
-  if (!realm || !token || !user) throw new Error('handler placed before authentication');
-  return { realm, token, user };
+export function authenticated(res: Response): { realm: ResolvedRealm; token: VerifiedToken; user: UserRecord; audit: AuditContext } {
+  const { realm, token, user, audit } = contextOf(res);
+  if (!realm || !token || !user || !audit) throw new Error('handler placed before authentication');
+  return { realm, token, user, audit };
 }

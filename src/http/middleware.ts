@@ -128,7 +128,11 @@ export function issuedBeforeChange(issuedAt: number | undefined, changedAt: Date
  * of this router's own. The token must verify for the path's realm and name an
  * enabled user of it.
  */
-export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier, accounts: AccountService): RequestHandler {
+export function authenticate(
+  verifierOf: (realm: ResolvedRealm) => TokenVerifier,
+  accounts: AccountService,
+  clientIp: (req: Request) => string | undefined,
+): RequestHandler {
   const passport = new Passport();
   passport.use(
     'bearer',
@@ -149,6 +153,7 @@ export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier
           authorize(realm, verified);
           context.token = verified;
           context.user = user;
+          context.audit = { clientId: verified.clientId, ip: clientIp(req) };
           done(null, user);
         })
         .catch(done);

@@ -33,9 +33,9 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
     path: '/validate-password',
     bodySchema: 'ValidatePasswordRequest',
     handler: (accounts) => async (req, res) => {
-      const { user } = authenticated(res);
+      const { user, audit } = authenticated(res);
       const { password } = req.body as ValidatePasswordBody;
-      res.status(200).set('Cache-Control', 'no-store').json({ valid: await accounts.validatePassword(user, password) });
+      res.status(200).set('Cache-Control', 'no-store').json({ valid: await accounts.validatePassword(user, password, audit) });
     },
   },
   {
@@ -44,9 +44,9 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
     bodySchema: 'ResetPasswordRequest',
     stepUp: true,
     handler: (accounts) => async (req, res) => {
-      const { user } = authenticated(res);
+      const { user, audit } = authenticated(res);
       const { currentPassword, newPassword } = req.body as ResetPasswordBody;
-      await accounts.changePassword(user, currentPassword, newPassword);
+      await accounts.changePassword(user, currentPassword, newPassword, audit);
       res.status(204).set('Cache-Control', 'no-store').end();
     },
   },
