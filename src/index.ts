@@ -1,7 +1,7 @@
 import express from 'express';
 import type { Response, Router } from 'express';
 import mongoose from 'mongoose';
-import type { Connection } from 'mongoose';
+import type { ConnectOptions, Connection } from 'mongoose';
 import pino from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { TokenVerifier } from './auth/token-verifier';
@@ -52,8 +52,14 @@ export interface PasswordResources {
   readonly accounts: AccountService;
 }
 
-/** Mongoose fails fast instead of queueing commands while the database is away. */
-const CONNECTION_OPTIONS = { bufferCommands: false, serverSelectionTimeoutMS: 5_000 } as const;
+/**
+ * Fail closed, fast: mongoose does not queue commands while the database is
+ * away, and every operation (server selection included) has a deadline, so a
+ * database that stops answering turns into 503s, never into hanging requests.
+ */
+function connectionOptions(timeoutMs: number): ConnectOptions {
+  return { bufferCommands: false, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs };
+}
 
 /**
  * Create the password resources router.
@@ -105,7 +111,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const ready = (): Promise<void> => {
     starting ??= (async () => {
       if ('uri' in resolved.database && connection.readyState === mongoose.ConnectionStates.disconnected) {
-        await connection.openUri(resolved.database.uri, CONNECTION_OPTIONS);
+        await connection.openUri(resolved.database.uri, connectionOptions(resolved.databaseTimeoutMs));
       }
       await connection.asPromise();
       await store.init();

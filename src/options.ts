@@ -66,6 +66,8 @@ export interface PasswordResourcesOptions {
    * Default: none, the socket's peer is the client.
    */
   readonly trustedProxies?: readonly string[];
+  /** Deadline of each database operation of a connection the router opens, in ms. Default: 5000. */
+  readonly databaseTimeoutMs?: number;
   /** Days audit events are kept (a TTL index). Default: 90. */
   readonly eventRetentionDays?: number;
   /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. */
@@ -96,6 +98,7 @@ export interface ResolvedOptions {
   readonly hasher: PasswordHasher | undefined;
   readonly trustedProxies: readonly string[];
   readonly eventRetentionDays: number;
+  readonly databaseTimeoutMs: number;
 }
 
 /** Thrown when options are wrong; the message names the option, the value and the fix. */
@@ -105,7 +108,7 @@ export class OptionsError extends Error {
 
 const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
-  'trustedProxies', 'eventRetentionDays',
+  'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs',
 ];
 const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge', 'cors', 'bruteForce'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
@@ -241,5 +244,6 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
     hasher: options.hasher,
     trustedProxies: options.trustedProxies === undefined ? [] : (nameList('options.trustedProxies', options.trustedProxies) ?? []),
     eventRetentionDays: integer('options.eventRetentionDays', options.eventRetentionDays, DEFAULTS.eventRetentionDays, 1, 3_650),
+    databaseTimeoutMs: integer('options.databaseTimeoutMs', options.databaseTimeoutMs, DEFAULTS.databaseTimeoutMs, 100, 60_000),
   });
 }

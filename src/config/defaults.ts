@@ -23,6 +23,8 @@ export const DEFAULTS = {
   jwksCacheMaxAgeMs: 600_000,
   /** A token issued before a password change must not outlive it (a stolen session ends with the change). */
   revokeTokensOnPasswordChange: true,
+  /** A database that takes longer is treated as away: 503 and retry, rather than a hanging request. */
+  databaseTimeoutMs: 5_000,
   /** Keycloak keeps events until told otherwise; 90 days covers an incident review without keeping personal data for ever. */
   eventRetentionDays: 90,
   /** The largest legitimate body is two passwords; 16 KiB leaves room and stops floods early. */

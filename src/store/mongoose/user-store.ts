@@ -108,7 +108,7 @@ function toRecord(doc: UserDocument): UserRecord {
 function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return (
-    /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed|PoolCleared)Error$/.test(error.name) ||
+    /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed|PoolCleared|OperationTimeout)Error$/.test(error.name) ||
     error.name === 'MongooseServerSelectionError' ||
     // Mongoose refuses to queue commands while disconnected (bufferCommands: false).
     (error.name === 'MongooseError' && /connection|buffering/i.test(error.message))
