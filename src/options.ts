@@ -29,6 +29,10 @@ export interface RealmOptions {
   readonly allowedClients?: readonly string[];
   /** Scopes the token's `scope` must all contain. Default: none. */
   readonly requiredScopes?: readonly string[];
+  /** Realm roles the token's `realm_access.roles` must all contain (Keycloak's layout). Default: none. */
+  readonly requiredRealmRoles?: readonly string[];
+  /** Client roles, by client id, the token's `resource_access.<client>.roles` must contain. Default: none. */
+  readonly requiredClientRoles?: Readonly<Record<string, readonly string[]>>;
   /**
    * Seconds: `reset-password` needs a token whose `auth_time` is this recent
    * (Keycloak's `maxAuthAge`; RFC 9470 step-up). Default: unset (not checked).
@@ -81,6 +85,8 @@ export interface ResolvedRealm extends TokenTrust {
   readonly revokeTokensOnPasswordChange: boolean;
   readonly allowedClients: readonly string[] | undefined;
   readonly requiredScopes: readonly string[];
+  readonly requiredRealmRoles: readonly string[];
+  readonly requiredClientRoles: Readonly<Record<string, readonly string[]>>;
   readonly maxAuthAge: number | undefined;
   readonly corsOrigins: readonly string[];
   readonly bruteForce: BruteForceSettings;
@@ -110,7 +116,7 @@ const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
   'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs',
 ];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'maxAuthAge', 'cors', 'bruteForce'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
 function fail(name: string, problem: string): never {
@@ -217,6 +223,12 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       revokeTokensOnPasswordChange: realm.revokeTokensOnPasswordChange ?? DEFAULTS.revokeTokensOnPasswordChange,
       allowedClients: nameList(`${at}.allowedClients`, realm.allowedClients),
       requiredScopes: nameList(`${at}.requiredScopes`, realm.requiredScopes) ?? [],
+      requiredRealmRoles: nameList(`${at}.requiredRealmRoles`, realm.requiredRealmRoles) ?? [],
+      requiredClientRoles: Object.freeze(
+        Object.fromEntries(
+          Object.entries(realm.requiredClientRoles ?? {}).map(([client, roles]) => [client, nameList(`${at}.requiredClientRoles.${client}`, roles) ?? []]),
+        ),
+      ),
       maxAuthAge: realm.maxAuthAge === undefined ? undefined : integer(`${at}.maxAuthAge`, realm.maxAuthAge, 0, 1, 86_400),
       corsOrigins: corsOrigins(`${at}.cors`, realm.cors),
       bruteForce: bruteForce(`${at}.bruteForce`, realm.bruteForce),

@@ -51,14 +51,14 @@ function policySetting(setting: string, value: string): string {
 /** The per-realm settings a CONFIG_FILE may hold, by the type of their values. */
 const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] as const;
 const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
-const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes'] as const;
+const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce'];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce', 'requiredClientRoles'];
 type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
-    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown> }
+    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown>; requiredClientRoles: Record<string, string[]> }
 >;
 
 function readConfigFile(path: string): Record<string, FileRealm> {
@@ -95,6 +95,11 @@ function readConfigFile(path: string): Record<string, FileRealm> {
         if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
           throw new ConfigError(`${at}.${key}: must be a list of names, got ${JSON.stringify(value)}`);
         }
+      } else if (key === 'requiredClientRoles') {
+        const valid =
+          typeof value === 'object' && value !== null && !Array.isArray(value) &&
+          Object.values(value as Record<string, unknown>).every((roles) => Array.isArray(roles) && roles.every((role) => typeof role === 'string'));
+        if (!valid) throw new ConfigError(`${at}.requiredClientRoles: must map client ids to lists of roles, got ${JSON.stringify(value)}`);
       } else if (key === 'bruteForce') {
         // Checked, with teaching messages, by the router's options (options.realms.<realm>.bruteForce).
         if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${at}.bruteForce: must be an object of Keycloak's brute force settings`);
@@ -172,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.maxAuthAge === undefined ? {} : { maxAuthAge: file.maxAuthAge }),
       ...(file.cors === undefined ? {} : { cors: file.cors }),
       ...(file.bruteForce === undefined ? {} : { bruteForce: file.bruteForce }),
+      ...(file.requiredRealmRoles === undefined ? {} : { requiredRealmRoles: file.requiredRealmRoles }),
+      ...(file.requiredClientRoles === undefined ? {} : { requiredClientRoles: file.requiredClientRoles }),
     };
   }
 

@@ -96,6 +96,22 @@ function authorize(realm: ResolvedRealm, token: VerifiedToken): void {
   if (missing.length > 0) {
     throw new InsufficientScopeError(`The token lacks the required scope ${missing.map((name) => `"${name}"`).join(', ')}.`, realm.requiredScopes.join(' '));
   }
+  const missingRoles = [
+    ...realm.requiredRealmRoles.filter((role) => !rolesIn(token.claims.realm_access).includes(role)),
+    ...Object.entries(realm.requiredClientRoles).flatMap(([client, roles]) => {
+      const granted = rolesIn((token.claims.resource_access as Record<string, unknown> | undefined)?.[client]);
+      return roles.filter((role) => !granted.includes(role)).map((role) => `${client}/${role}`);
+    }),
+  ];
+  if (missingRoles.length > 0) {
+    throw new InsufficientScopeError(`The token lacks the required role ${missingRoles.map((name) => `"${name}"`).join(', ')}.`);
+  }
+}
+
+/** Keycloak's `{ roles: [...] }` shape of `realm_access` and of each `resource_access` entry. */
+function rolesIn(access: unknown): string[] {
+  const roles = typeof access === 'object' && access !== null ? (access as { roles?: unknown }).roles : undefined;
+  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
 }
 
 /**

@@ -20,6 +20,8 @@ beforeAll(async () => {
           issuer: issuer.issuerOf('alpha'),
           allowedClients: ['account-console', 'mobile-app'],
           requiredScopes: ['password'],
+          requiredRealmRoles: ['user'],
+          requiredClientRoles: { 'password-resources': ['change-password'] },
           maxAuthAge: 300,
         },
       },
@@ -33,7 +35,8 @@ afterAll(async () => {
   await issuer.stop();
 });
 
-const good = { azp: 'account-console', scope: 'openid profile password' };
+const roles = { realm_access: { roles: ['user', 'offline_access'] }, resource_access: { 'password-resources': { roles: ['change-password'] } } };
+const good = { azp: 'account-console', scope: 'openid profile password', ...roles };
 
 describe('per-realm token requirements', () => {
   it('accepts a token from an allowed client with the required scope', async () => {
@@ -44,7 +47,9 @@ describe('per-realm token requirements', () => {
   it.each([
     ['another client', { ...good, azp: 'evil-app' }, 'The token was issued to a client this realm does not allow here (azp).', undefined],
     ['no azp', { scope: good.scope }, 'The token was issued to a client this realm does not allow here (azp).', undefined],
-    ['no scope', { azp: good.azp }, 'The token lacks the required scope "password".', 'password'],
+    ['no scope', { ...good, scope: undefined }, 'The token lacks the required scope "password".', 'password'],
+    ['no realm role', { ...good, realm_access: { roles: ['offline_access'] } }, 'The token lacks the required role "user".', undefined],
+    ['a client role of another client', { ...good, resource_access: { account: { roles: ['change-password'] } } }, 'The token lacks the required role "password-resources/change-password".', undefined],
     ['a scope that only contains the name', { ...good, scope: 'openid passwords' }, 'The token lacks the required scope "password".', 'password'],
   ])('answers 403 insufficient_scope to a token with %s, running no password check', async (_case, claims, description, scope) => {
     const before = { ...service.counts };
