@@ -61,7 +61,14 @@ type FileRealm = Partial<
     Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown>; requiredClientRoles: Record<string, string[]> }
 >;
 
-function readConfigFile(path: string): Record<string, FileRealm> {
+/** What a CONFIG_FILE holds: per-realm settings, and two service-wide ones. */
+interface ConfigFile {
+  readonly realms: Record<string, FileRealm>;
+  readonly eventRetentionDays?: number;
+  readonly trustedProxies?: string[];
+}
+
+function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -78,8 +85,15 @@ function readConfigFile(path: string): Record<string, FileRealm> {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     fail('CONFIG_FILE', `"${path}" must hold an object with a "realms" key`);
   }
-  const extra = unknownKeys(document, ['realms']);
-  if (extra.length > 0) fail('CONFIG_FILE', `unknown top-level key ${extra.join(', ')}; expected "realms"`);
+  const extra = unknownKeys(document, ['realms', 'eventRetentionDays', 'trustedProxies']);
+  if (extra.length > 0) fail('CONFIG_FILE', `unknown top-level key ${extra.join(', ')}; expected "realms", "eventRetentionDays" or "trustedProxies"`);
+  const { eventRetentionDays, trustedProxies } = document as { eventRetentionDays?: unknown; trustedProxies?: unknown };
+  if (eventRetentionDays !== undefined && (!Number.isInteger(eventRetentionDays) || (eventRetentionDays as number) < 1)) {
+    fail('CONFIG_FILE', `eventRetentionDays must be a positive number of days, got ${JSON.stringify(eventRetentionDays)}`);
+  }
+  if (trustedProxies !== undefined && (!Array.isArray(trustedProxies) || !trustedProxies.every((item) => typeof item === 'string'))) {
+    fail('CONFIG_FILE', `trustedProxies must be a list like [loopback, 10.0.0.0/8], got ${JSON.stringify(trustedProxies)}`);
+  }
   const realms: unknown = (document as { realms?: unknown }).realms ?? {};
   if (typeof realms !== 'object' || realms === null || Array.isArray(realms)) fail('CONFIG_FILE', '"realms" must map realm names to settings');
   const result: Record<string, FileRealm> = {};
@@ -116,7 +130,11 @@ function readConfigFile(path: string): Record<string, FileRealm> {
     }
     result[name] = settings;
   }
-  return result;
+  return {
+    realms: result,
+    ...(eventRetentionDays === undefined ? {} : { eventRetentionDays: eventRetentionDays as number }),
+    ...(trustedProxies === undefined ? {} : { trustedProxies }),
+  };
 }
 
 /**
@@ -140,7 +158,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
   }
   const audience = optional(env, 'OIDC_AUDIENCE');
   const configFile = optional(env, 'CONFIG_FILE');
-  const fileRealms = configFile === undefined ? {} : readConfigFile(configFile);
+  const file = configFile === undefined ? { realms: {} } : readConfigFile(configFile);
+  const fileRealms = file.realms;
 
   const realmList = optional(env, 'REALMS');
   if (realmList === undefined && options.requireRealms !== false) {
@@ -186,6 +205,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
     port,
     mongodbUri: optional(env, 'MONGODB_URI'),
     logLevel: logLevel as ServerConfig['logLevel'],
-    resources: Object.freeze({ realms, bcryptCost, passwordPolicy }),
+    resources: Object.freeze({
+      realms,
+      bcryptCost,
+      passwordPolicy,
+      ...('eventRetentionDays' in file ? { eventRetentionDays: file.eventRetentionDays } : {}),
+      ...('trustedProxies' in file ? { trustedProxies: file.trustedProxies } : {}),
+    }),
   });
 }

@@ -84,6 +84,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads event retention and trusted proxies from the top of CONFIG_FILE', () => {
+    const yaml = file('service.yaml', 'eventRetentionDays: 30\ntrustedProxies: [loopback, 10.0.0.0/8]\nrealms: {}');
+    expect(loadConfig({ ...base, CONFIG_FILE: yaml }).resources).toMatchObject({ eventRetentionDays: 30, trustedProxies: ['loopback', '10.0.0.0/8'] });
+    expect(() => loadConfig({ ...base, CONFIG_FILE: file('bad-retention.yaml', 'eventRetentionDays: soon') })).toThrow(
+      'CONFIG_FILE: eventRetentionDays must be a positive number of days, got "soon"',
+    );
+  });
+
   it('lets the CLI run without REALMS', () => {
     expect(loadConfig({}, { requireRealms: false }).resources.realms).toEqual({});
   });
@@ -106,7 +114,7 @@ describe('loadConfig', () => {
 
   it.each([
     ['not: [valid', /CONFIG_FILE: ".*" is neither JSON nor YAML/],
-    ['realm:\n  alpha: {}', /CONFIG_FILE: unknown top-level key "realm" \(did you mean "realms"\?\); expected "realms"/],
+    ['realm:\n  alpha: {}', /CONFIG_FILE: unknown top-level key "realm" \(did you mean "realms"\?\); expected "realms", "eventRetentionDays" or "trustedProxies"/],
     ['realms:\n  alpha:\n    isuer: https://x.example', /CONFIG_FILE: realms.alpha: unknown setting "isuer" \(did you mean "issuer"\?\)/],
     ['realms:\n  alpha:\n    audience: 3', /CONFIG_FILE: realms.alpha.audience: must be a non-empty string, got 3/],
     ['realms:\n  gamma: {}', /CONFIG_FILE: realm "gamma" is configured but not in REALMS \(alpha\)/],
