@@ -74,7 +74,8 @@ export async function installPythonServer(env: NodeJS.ProcessEnv = process.env):
   return target;
 }
 
-async function freePort(): Promise<number> {
+/** A port nobody listens on at the moment, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -89,7 +90,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function accepts(port: number): Promise<boolean> {
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+export async function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {

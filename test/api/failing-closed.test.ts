@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pythonServerPath, rustServerPath } from '../../src/db/mongo-server';
+import { accepts, freePort, pythonServerPath, rustServerPath } from '../../src/db/mongo-server';
 import { call, expectError } from '../helpers/api';
 import { startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
@@ -13,30 +12,6 @@ import type { TestService } from '../helpers/setup';
 const VALIDATE = '/realms/alpha/password-resources/validate-password';
 const RESET = '/realms/alpha/password-resources/reset-password';
 const TIMEOUT_MS = 1_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
-  });
-}
-
-async function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      resolve(false);
-    });
-  });
-}
 
 /** A database server of this file's own (same binary as the run's), to pause, stop and start again on its data. */
 class OwnDatabase {
