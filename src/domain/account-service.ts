@@ -7,15 +7,15 @@ import {
   TemporarilyUnavailableError,
   TooManyFailuresError,
 } from '../errors';
+import type { PolicyViolation } from '../errors';
 import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
-import type { PolicyViolation } from '../errors';
 import type { PasswordHasher } from './hashing';
 import { normalizePassword } from './hashing';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
-import type { UserRecord, UserStore } from './store';
+import type { Credential, UserRecord, UserStore } from './store';
 
 /** What the account service is built from. */
 export interface AccountServiceDependencies {
@@ -89,9 +89,10 @@ export class AccountService {
   /**
    * Change the password when `currentPassword` is right. The current password is
    * checked before anything about the new one, and the update is a
-   * compare-and-set on the credential it replaces.
+   * compare-and-set on the credential it replaces. A success clears the
+   * `UPDATE_PASSWORD` required action.
    *
-   * @throws InvalidCurrentPasswordError, InvalidPasswordError, ConflictError
+   * @throws TooManyFailuresError, InvalidCurrentPasswordError, InvalidPasswordError, ConflictError
    */
   async changePassword(user: UserRecord, currentPassword: string, newPassword: string, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
@@ -117,16 +118,12 @@ export class AccountService {
    */
   async setPassword(user: UserRecord, password: string, options: { temporary: boolean }, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
-      await this.#setPassword(user, password, options);
+      const violations = this.#violations(user, password);
+      if (violations.length > 0) throw new InvalidPasswordError(violations);
+      const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
+      await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others);
       return true;
     });
-  }
-
-  async #setPassword(user: UserRecord, password: string, options: { temporary: boolean }): Promise<void> {
-    const violations = this.#violations(user, password);
-    if (violations.length > 0) throw new InvalidPasswordError(violations);
-    const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
-    await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others);
   }
 
   /**
@@ -138,7 +135,7 @@ export class AccountService {
   async createUser(input: CreateUserInput): Promise<UserRecord> {
     const username = input.username.toLowerCase();
     const email = input.email?.toLowerCase();
-    let credential;
+    let credential: Credential | undefined;
     if (input.password !== undefined) {
       const violations = this.#policyOf(input.realm).check(input.password, { username, email });
       if (violations.length > 0) throw new InvalidPasswordError(violations);
