@@ -35,7 +35,10 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
     handler: (accounts) => async (req, res) => {
       const { user, audit } = authenticated(res);
       const { password } = req.body as ValidatePasswordBody;
-      res.status(200).set('Cache-Control', 'no-store').json({ valid: await accounts.validatePassword(user, password, audit) });
+      const valid = await accounts.validatePassword(user, password, audit);
+      // Only for the right password, and only when there are some: the SPA's cue to send the user to change it.
+      const body = valid && user.requiredActions.length > 0 ? { valid, requiredActions: user.requiredActions } : { valid };
+      res.status(200).set('Cache-Control', 'no-store').json(body);
     },
   },
   {

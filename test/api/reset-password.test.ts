@@ -122,3 +122,18 @@ describe('reset-password', () => {
     await expect(validates(id, 'zoe cre\u0300me password')).resolves.toBe(true);
   });
 });
+
+describe('a temporary password on the account API', () => {
+  it('shows UPDATE_PASSWORD on validate-password for the right password only, and reset-password clears it', async () => {
+    const user = await service.resources.accounts.createUser({ realm: 'alpha', username: 'yara', password: 'yara temporary one', temporary: true });
+    const token = await service.issuer.sign({ sub: user.id });
+    const right = await call(service.app, 'post', VALIDATE, { token, body: { password: 'yara temporary one' } });
+    expect(right.body).toEqual({ valid: true, requiredActions: ['UPDATE_PASSWORD'] });
+    const wrong = await call(service.app, 'post', VALIDATE, { token, body: { password: 'not yara' } });
+    expect(wrong.body).toEqual({ valid: false });
+    const reset = await call(service.app, 'post', RESET, { token, body: { currentPassword: 'yara temporary one', newPassword: 'yara chosen password' } });
+    expect(reset.status).toBe(204);
+    const after = await call(service.app, 'post', VALIDATE, { token: await service.issuer.signAfterChange(user.id), body: { password: 'yara chosen password' } });
+    expect(after.body).toEqual({ valid: true });
+  });
+});
