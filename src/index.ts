@@ -143,11 +143,15 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     await ready();
     next();
   });
+  const authentication = [refuseTokensOutsideHeader, authenticate(verifierOf, accounts, (req) => proxyaddr(req, trust))];
   for (const route of ACCOUNT_ROUTES) {
-    account[route.method](
+    if (route.method === 'get') {
+      account.get(route.path, ...authentication, route.handler(accounts));
+      continue;
+    }
+    account.post(
       route.path,
-      refuseTokensOutsideHeader,
-      authenticate(verifierOf, accounts, (req) => proxyaddr(req, trust)),
+      ...authentication,
       ...(route.stepUp ? [requireRecentAuthentication] : []),
       requireJson,
       parseJson(resolved.bodyLimitBytes),

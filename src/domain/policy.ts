@@ -1,4 +1,5 @@
 import type { PolicyViolation } from '../errors';
+import { unknownKeys } from '../config/checks';
 import { normalizePassword } from './hashing';
 
 /** What a rule may look at besides the password. */
@@ -7,12 +8,22 @@ export interface PolicyContext {
   readonly email: string | undefined;
 }
 
-/** One rule of a policy, as written in Keycloak's syntax: `name(parameter)`. */
+/** One rule of a policy, as written in Keycloak's syntax: `name` or `name(parameter)`. */
 export interface PolicyRule {
   readonly policy: string;
-  readonly parameter: number;
-  /** A violation when `password` breaks the rule, else `undefined`. */
-  check(password: string, context: PolicyContext): PolicyViolation | undefined;
+  /** A count for the counting rules, the pattern for `regexPattern`, none for the flags. */
+  readonly parameter: number | string | undefined;
+  /** What the rule asks, as a user can read it; also the message of its violation. */
+  readonly message: string;
+  /** Whether `password` (already NFKC-normalised) satisfies the rule. */
+  accepts(password: string, context: PolicyContext): boolean;
+}
+
+/** A rule as `GET .../password-policy` sends it. */
+export interface RuleDescription {
+  readonly policy: string;
+  readonly parameter?: number | string;
+  readonly message: string;
 }
 
 /** A realm's password policy: every rule is checked, every violation reported. */
@@ -21,6 +32,8 @@ export interface PasswordPolicy {
   readonly source: string;
   readonly rules: readonly PolicyRule[];
   check(password: string, context: PolicyContext): PolicyViolation[];
+  /** The rules, machine-readable, for account pages that check as the user types. */
+  describe(): RuleDescription[];
 }
 
 /** Thrown by `parsePasswordPolicy` for a policy string it cannot read. */
@@ -29,43 +42,168 @@ export class PolicySyntaxError extends Error {
 }
 
 /** Code points, not UTF-16 units: an emoji is one character to a user. */
-function length(password: string): number {
-  return Array.from(normalizePassword(password)).length;
+function characters(password: string): string[] {
+  return Array.from(password);
 }
 
-interface RuleDefinition {
-  /** Keycloak's default when the rule is written without a parameter. */
-  readonly defaultParameter: number;
-  readonly build: (parameter: number) => PolicyRule['check'];
+function countOf(password: string, test: (character: string) => boolean): number {
+  return characters(password).filter(test).length;
 }
 
-const RULES: Readonly<Record<string, RuleDefinition>> = {
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** Keycloak's `Character.isDigit`, `isLowerCase`, `isUpperCase`, `!isLetterOrDigit`, for all of Unicode. */
+const isDigit = (c: string): boolean => /^\p{Nd}$/u.test(c);
+const isLower = (c: string): boolean => /^\p{Ll}$/u.test(c);
+const isUpper = (c: string): boolean => /^\p{Lu}$/u.test(c);
+const isSpecial = (c: string): boolean => !/^[\p{L}\p{Nd}]$/u.test(c);
+
+type Definition =
+  | {
+      readonly kind: 'count';
+      /** Keycloak's default when written without a parameter. */
+      readonly defaultParameter: number;
+      readonly message: (n: number) => string;
+      readonly accepts: (password: string, n: number) => boolean;
+    }
+  | { readonly kind: 'flag'; readonly message: string; readonly accepts: (password: string, context: PolicyContext) => boolean }
+  | { readonly kind: 'pattern'; readonly message: (pattern: string) => string };
+
+const RULES: Readonly<Record<string, Definition>> = {
   length: {
+    kind: 'count',
     defaultParameter: 8,
-    build: (min) => (password) =>
-      length(password) < min
-        ? { policy: 'length', parameter: min, message: `The password must have at least ${min} characters.` }
-        : undefined,
+    message: (n) => `The password must have at least ${plural(n, 'character', 'characters')}.`,
+    accepts: (password, n) => characters(password).length >= n,
   },
   maxLength: {
+    kind: 'count',
     defaultParameter: 64,
-    build: (max) => (password) =>
-      length(password) > max
-        ? { policy: 'maxLength', parameter: max, message: `The password must have at most ${max} characters.` }
-        : undefined,
+    message: (n) => `The password must have at most ${plural(n, 'character', 'characters')}.`,
+    accepts: (password, n) => characters(password).length <= n,
+  },
+  digits: {
+    kind: 'count',
+    defaultParameter: 1,
+    message: (n) => `The password must contain at least ${plural(n, 'digit', 'digits')}.`,
+    accepts: (password, n) => countOf(password, isDigit) >= n,
+  },
+  lowerCase: {
+    kind: 'count',
+    defaultParameter: 1,
+    message: (n) => `The password must contain at least ${plural(n, 'lower-case letter', 'lower-case letters')}.`,
+    accepts: (password, n) => countOf(password, isLower) >= n,
+  },
+  upperCase: {
+    kind: 'count',
+    defaultParameter: 1,
+    message: (n) => `The password must contain at least ${plural(n, 'upper-case letter', 'upper-case letters')}.`,
+    accepts: (password, n) => countOf(password, isUpper) >= n,
+  },
+  specialChars: {
+    kind: 'count',
+    defaultParameter: 1,
+    message: (n) => `The password must contain at least ${plural(n, 'special character', 'special characters')}.`,
+    accepts: (password, n) => countOf(password, isSpecial) >= n,
+  },
+  notUsername: {
+    kind: 'flag',
+    message: 'The password must not be the username.',
+    accepts: (password, { username }) => password.toLowerCase() !== normalizePassword(username).toLowerCase(),
+  },
+  notContainsUsername: {
+    kind: 'flag',
+    message: 'The password must not contain the username.',
+    accepts: (password, { username }) => username === '' || !password.toLowerCase().includes(normalizePassword(username).toLowerCase()),
+  },
+  notEmail: {
+    kind: 'flag',
+    message: 'The password must not be the email address.',
+    accepts: (password, { email }) => email === undefined || password.toLowerCase() !== normalizePassword(email).toLowerCase(),
+  },
+  regexPattern: {
+    kind: 'pattern',
+    message: (pattern) => `The password must match the pattern ${pattern}.`,
   },
 };
 
 /**
- * NIST SP 800-63B: at least 8 characters, at least 64 allowed, no composition rules.
- * (128 leaves room for passphrases; the pre-hash makes any length safe to hash.)
+ * NIST SP 800-63B: at least 8 characters, at least 64 allowed, no composition
+ * rules, not the username or email. (128 leaves room for passphrases; the
+ * pre-hash makes any length safe to hash.)
  */
-export const DEFAULT_PASSWORD_POLICY = 'length(8) and maxLength(128)';
+export const DEFAULT_PASSWORD_POLICY = 'length(8) and maxLength(128) and notUsername and notEmail';
 
-const TERM = /^([A-Za-z]+)(?:\(([^()]*)\))?$/;
+/** Split on ` and ` outside parentheses, so a `regexPattern` may hold both. */
+function terms(source: string): string[] {
+  const found: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (c === '(') depth++;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && /^\s+and\s+/.test(source.slice(i))) {
+      found.push(source.slice(start, i));
+      const separator = /^\s+and\s+/.exec(source.slice(i))?.[0] ?? ' and ';
+      i += separator.length - 1;
+      start = i + 1;
+    }
+  }
+  found.push(source.slice(start));
+  return found.map((term) => term.trim()).filter((term) => term !== '');
+}
+
+const TERM = /^([A-Za-z]+)(?:\((.*)\))?$/s;
+
+
+/** Whether parentheses in `text` close in order (a `\` escapes the next character). */
+function balanced(text: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+function build(term: string): PolicyRule {
+  const match = TERM.exec(term);
+  if (!match?.[1] || !balanced(match[2] ?? '')) throw new PolicySyntaxError(`"${term}" is not a policy term; expected name or name(parameter), joined by " and "`);
+  const name = match[1];
+  const definition = RULES[name];
+  if (!definition) {
+    const [described] = unknownKeys({ [name]: true }, Object.keys(RULES));
+    throw new PolicySyntaxError(`unknown policy ${described ?? `"${name}"`}; known policies: ${Object.keys(RULES).join(', ')}`);
+  }
+  const argument = match[2]?.trim();
+  switch (definition.kind) {
+    case 'count': {
+      const n = argument === undefined || argument === '' ? definition.defaultParameter : Number(argument);
+      if (!Number.isInteger(n) || n < 0 || n > 4096) throw new PolicySyntaxError(`${name}(${argument ?? ''}): the parameter must be an integer from 0 to 4096`);
+      return { policy: name, parameter: n, message: definition.message(n), accepts: (password) => definition.accepts(password, n) };
+    }
+    case 'flag':
+      if (argument !== undefined) throw new PolicySyntaxError(`${name} takes no parameter, got "${argument}"`);
+      return { policy: name, parameter: undefined, message: definition.message, accepts: definition.accepts };
+    case 'pattern': {
+      if (argument === undefined || argument === '') throw new PolicySyntaxError(`${name} needs a pattern, e.g. ${name}([a-z]+)`);
+      let pattern: RegExp;
+      try {
+        // Java's Pattern.matches: the whole password must match.
+        pattern = new RegExp(`^(?:${argument})$`, 'u');
+      } catch (error) {
+        throw new PolicySyntaxError(`${name}(${argument}): not a valid regular expression: ${(error as Error).message}`);
+      }
+      return { policy: name, parameter: argument, message: definition.message(argument), accepts: (password) => pattern.test(password) };
+    }
+  }
+}
 
 /**
- * Parse a policy in Keycloak's syntax, e.g. `length(12) and maxLength(64)`.
+ * Parse a policy in Keycloak's syntax, e.g. `length(12) and digits(1) and notUsername`.
  *
  * @throws PolicySyntaxError naming the term, its problem and the known names.
  * @example
@@ -74,38 +212,29 @@ const TERM = /^([A-Za-z]+)(?:\(([^()]*)\))?$/;
  * // [{ policy: 'length', parameter: 12, message: 'The password must have at least 12 characters.' }]
  */
 export function parsePasswordPolicy(source: string): PasswordPolicy {
-  const terms = source.trim() === '' ? [] : source.split(/\s+and\s+/);
+  const rules = terms(source).map(build);
   const seen = new Set<string>();
-  const rules = terms.map((raw): PolicyRule => {
-    const term = raw.trim();
-    const match = TERM.exec(term);
-    if (!match?.[1]) {
-      throw new PolicySyntaxError(`"${term}" is not a policy term; expected name or name(parameter), joined by " and "`);
-    }
-    const name = match[1];
-    const definition = RULES[name];
-    if (!definition) {
-      throw new PolicySyntaxError(`unknown policy "${name}"; known policies: ${Object.keys(RULES).join(', ')}`);
-    }
-    if (seen.has(name)) throw new PolicySyntaxError(`policy "${name}" is given twice`);
-    seen.add(name);
-    const argument = match[2]?.trim();
-    const parameter = argument === undefined || argument === '' ? definition.defaultParameter : Number(argument);
-    if (!Number.isInteger(parameter) || parameter < 0 || parameter > 4096) {
-      throw new PolicySyntaxError(`${name}(${argument ?? ''}): the parameter must be an integer from 0 to 4096`);
-    }
-    return { policy: name, parameter, check: definition.build(parameter) };
-  });
+  for (const rule of rules) {
+    // Keycloak allows one of each, but several regexPattern terms (all must match).
+    if (seen.has(rule.policy) && rule.policy !== 'regexPattern') throw new PolicySyntaxError(`policy "${rule.policy}" is given twice`);
+    seen.add(rule.policy);
+  }
   const min = rules.find((r) => r.policy === 'length')?.parameter;
   const max = rules.find((r) => r.policy === 'maxLength')?.parameter;
-  if (min !== undefined && max !== undefined && min > max) {
+  if (typeof min === 'number' && typeof max === 'number' && min > max) {
     throw new PolicySyntaxError(`length(${min}) is more than maxLength(${max}); no password could pass`);
   }
   return {
-    source: rules.map((r) => `${r.policy}(${r.parameter})`).join(' and '),
+    source: rules.map((r) => (r.parameter === undefined ? r.policy : `${r.policy}(${r.parameter})`)).join(' and '),
     rules,
     check(password, context) {
-      return rules.flatMap((rule) => rule.check(password, context) ?? []);
+      const normalised = normalizePassword(password);
+      return rules
+        .filter((rule) => !rule.accepts(normalised, context))
+        .map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
+    },
+    describe() {
+      return rules.map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
     },
   };
 }

@@ -5,17 +5,21 @@ import { authenticated } from './context';
 /** Where the account API is mounted, below any prefix the host chooses. */
 export const ACCOUNT_BASE = '/realms/:realm/password-resources';
 
-/** One route of the account API: authenticated, with a JSON body checked against `bodySchema`. */
-export interface AccountRoute {
-  readonly method: 'post';
+/** One route of the account API: authenticated; a POST has a JSON body checked against `bodySchema`. */
+export type AccountRoute = {
   /** Below `ACCOUNT_BASE`. */
   readonly path: string;
-  /** The request body's schema in `openapi.yaml` (`components/schemas`). */
-  readonly bodySchema: string;
-  /** Needs a recent sign-in when the realm sets `maxAuthAge` (RFC 9470 step-up). */
-  readonly stepUp?: true;
   readonly handler: (accounts: AccountService) => RequestHandler;
-}
+} & (
+  | {
+      readonly method: 'post';
+      /** The request body's schema in `openapi.yaml` (`components/schemas`). */
+      readonly bodySchema: string;
+      /** Needs a recent sign-in when the realm sets `maxAuthAge` (RFC 9470 step-up). */
+      readonly stepUp?: true;
+    }
+  | { readonly method: 'get' }
+);
 
 interface ValidatePasswordBody {
   password: string;
@@ -28,6 +32,14 @@ interface ResetPasswordBody {
 
 /** The account API; `openapi.yaml` documents each of these and a test holds them equal. */
 export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
+  {
+    method: 'get',
+    path: '/password-policy',
+    handler: () => (_req, res) => {
+      const { realm } = authenticated(res);
+      res.status(200).set('Cache-Control', 'no-store').json({ policy: realm.policy.source, rules: realm.policy.describe() });
+    },
+  },
   {
     method: 'post',
     path: '/validate-password',

@@ -48,6 +48,7 @@ describe('openapi.yaml', () => {
 
   it('validates request bodies with the schemas the routes name', () => {
     for (const route of ACCOUNT_ROUTES) {
+      if (route.method === 'get') continue;
       const path = (document.paths[toTemplate(ACCOUNT_BASE + route.path)] as Record<string, { requestBody: unknown }>)[route.method];
       expect(JSON.stringify(path?.requestBody)).toContain(`#/components/schemas/${route.bodySchema}`);
     }

@@ -15,7 +15,7 @@ describe('parsePasswordPolicy', () => {
   });
 
   it.each([
-    ['lenght(12)', /unknown policy "lenght"; known policies: length, maxLength/],
+    ['lenght(12)', /unknown policy "lenght" \(did you mean "length"\?\); known policies: length, maxLength, digits/],
     ['length(twelve)', /length\(twelve\): the parameter must be an integer/],
     ['length(-1)', /the parameter must be an integer from 0 to 4096/],
     ['length(1.5)', /the parameter must be an integer/],
@@ -56,6 +56,57 @@ describe('policy checks', () => {
     ]);
     expect(both.check('much too long', context)).toEqual([
       { policy: 'maxLength', parameter: 10, message: 'The password must have at most 10 characters.' },
+    ]);
+  });
+});
+
+describe("Keycloak's rules", () => {
+  const alice = { username: 'Alice', email: 'alice@example.com' };
+  it.each([
+    ['digits(2)', 'abc1', ['digits']],
+    ['digits(2)', 'a1b2', []],
+    ['digits', 'abc\u0661', []], // an Arabic-Indic digit counts
+    ['lowerCase(2)', 'ABc', ['lowerCase']],
+    ['lowerCase(2)', 'AbC\u00e9', []],
+    ['upperCase', 'abc', ['upperCase']],
+    ['upperCase', 'abC', []],
+    ['specialChars(2)', 'abc!', ['specialChars']],
+    ['specialChars(2)', 'a b!', []], // a space is special, as in Keycloak
+    ['notUsername', 'ALICE', ['notUsername']],
+    ['notUsername', 'alice1', []],
+    ['notContainsUsername', 'my-alice-pw', ['notContainsUsername']],
+    ['notContainsUsername', 'my-al1ce-pw', []],
+    ['notEmail', 'Alice@Example.com', ['notEmail']],
+    ['notEmail', 'alice@example.org', []],
+    ['regexPattern([a-z]+[0-9])', 'abc1', []],
+    ['regexPattern([a-z]+[0-9])', 'abc1x', ['regexPattern']], // the whole password must match, as Java's matches()
+    ['regexPattern((ab)+)', 'abab', []],
+    ['regexPattern(^(ab)+$) and regexPattern(.*b)', 'abab', []],
+    ['length(4) and digits and upperCase and notUsername', 'alice', ['digits', 'upperCase', 'notUsername']],
+  ])('%s: %j breaks %j', (source, password, broken) => {
+    expect(parsePasswordPolicy(source).check(password, alice).map((v) => v.policy)).toEqual(broken);
+  });
+
+  it('treats a user without email as having none to match', () => {
+    expect(parsePasswordPolicy('notEmail').check('anything', { username: 'bob', email: undefined })).toEqual([]);
+  });
+
+  it.each([
+    ['digits(x)', /digits\(x\): the parameter must be an integer/],
+    ['notUsername(3)', /notUsername takes no parameter, got "3"/],
+    ['regexPattern', /regexPattern needs a pattern/],
+    ['regexPattern([a-z)', /regexPattern\(\[a-z\): not a valid regular expression/],
+    ['digits(1) and digits(2)', /policy "digits" is given twice/],
+    ['uppercase(1)', /unknown policy "uppercase" \(did you mean "upperCase"\?\)/],
+  ])('refuses %j', (source, message) => {
+    expect(() => parsePasswordPolicy(source)).toThrow(message);
+  });
+
+  it('describes its rules for account pages, in order, with parameters where they have one', () => {
+    expect(parsePasswordPolicy('length(12) and notUsername and regexPattern(.*[0-9].*)').describe()).toEqual([
+      { policy: 'length', parameter: 12, message: 'The password must have at least 12 characters.' },
+      { policy: 'notUsername', message: 'The password must not be the username.' },
+      { policy: 'regexPattern', parameter: '.*[0-9].*', message: 'The password must match the pattern .*[0-9].*.' },
     ]);
   });
 });
