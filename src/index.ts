@@ -105,6 +105,9 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     policyOf: (realm) => realmOf(realm).policy,
     bruteForceOf: (realm) => realmOf(realm).bruteForce,
     events,
+    onRehashError: (error) => {
+      logger.warn({ err: error }, 'credential not upgraded to the current scheme; the old one stays valid');
+    },
   });
 
   let starting: Promise<void> | undefined;

@@ -28,6 +28,8 @@ export interface AccountServiceDependencies {
   /** The brute force settings of a realm. Default: `DEFAULT_BRUTE_FORCE` everywhere. */
   readonly bruteForceOf?: (realm: string) => BruteForceSettings;
   readonly now?: () => Date;
+  /** Told when re-making a credential in the current scheme failed; the check's answer stands. */
+  readonly onRehashError?: (error: unknown) => void;
 }
 
 /** Input of `AccountService.createUser`. */
@@ -59,6 +61,7 @@ export class AccountService {
   readonly #now: () => Date;
   readonly #bruteForceOf: (realm: string) => BruteForceSettings;
   readonly #events: EventSink;
+  readonly #onRehashError: (error: unknown) => void;
 
   constructor(dependencies: AccountServiceDependencies) {
     this.#store = dependencies.store;
@@ -67,6 +70,7 @@ export class AccountService {
     this.#now = dependencies.now ?? (() => new Date());
     this.#bruteForceOf = dependencies.bruteForceOf ?? (() => DEFAULT_BRUTE_FORCE);
     this.#events = dependencies.events ?? { record: () => Promise.resolve() };
+    this.#onRehashError = dependencies.onRehashError ?? (() => undefined);
   }
 
   /** The enabled user with this subject in the realm, or `null`. */
@@ -75,13 +79,20 @@ export class AccountService {
     return user?.enabled ? user : null;
   }
 
-  /** Whether `password` is the user's current password. A user without a password has none that validates. */
+  /**
+   * Whether `password` is the user's current password; a user without one has
+   * none that validates. A right password kept in an older scheme or at a
+   * lower cost is made again in the current one, by compare-and-set: that is
+   * not a password change.
+   */
   async validatePassword(user: UserRecord, password: string, context: AuditContext = {}): Promise<boolean> {
     return this.#audited(user, context, 'VALIDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
-      const valid = user.credential !== undefined && (await this.#hasher.verify(password, user.credential));
+      const credential = user.credential;
+      const valid = credential !== undefined && (await this.#hasher.verify(password, credential));
       await this.#count(user, valid, context);
       if (!valid) await this.#record(user, context, 'VALIDATE_PASSWORD_ERROR', 'invalid_user_credentials');
+      else if (this.#hasher.needsRehash(credential)) await this.#rehash(user, credential, password);
       return valid;
     });
   }
@@ -215,6 +226,16 @@ export class AccountService {
         await guard(this.#store.disable(user.realm, user.id));
         await this.#record(user, context, 'USER_DISABLED_BY_PERMANENT_LOCKOUT');
         return;
+    }
+  }
+
+  /** Best effort: losing the race to a concurrent change leaves that change; a failed write leaves the old, still valid, credential. */
+  async #rehash(user: UserRecord, credential: Credential, password: string): Promise<void> {
+    try {
+      const next = await this.#hasher.hash(password);
+      await this.#store.rehashCredential({ realm: user.realm, id: user.id, expectedHash: credential.hash, next });
+    } catch (error) {
+      this.#onRehashError(error);
     }
   }
 

@@ -6,6 +6,8 @@ import type { Credential } from './store';
 export interface PasswordHasher {
   hash(password: string): Promise<Credential>;
   verify(password: string, credential: Credential): Promise<boolean>;
+  /** Whether a credential that just verified should be made again with `hash` (an older scheme, a lower cost). */
+  needsRehash(credential: Credential): boolean;
 }
 
 /** Bounds of the bcrypt cost: under 10 is too cheap to guess against, over 15 lets each request eat seconds of CPU. */
@@ -54,6 +56,9 @@ export function createBcryptHasher(options: { cost: number }): PasswordHasher {
       if (credential.algorithm !== 'bcrypt-sha256') throw new Error(`no verifier for credential algorithm ${credential.algorithm}`);
       const salt = credential.hash.slice(0, SALT_LENGTH);
       return bcrypt.compare(preHash(password, salt), credential.hash);
+    },
+    needsRehash(credential) {
+      return credential.algorithm !== 'bcrypt-sha256' || bcrypt.getRounds(credential.hash) < cost;
     },
   };
 }

@@ -85,6 +85,14 @@ export interface CredentialChange {
   readonly requiredActions: readonly string[];
 }
 
+/** A compare-and-set that re-makes the same password in the current scheme: not a change (no revocation). */
+export interface CredentialRehash {
+  readonly realm: string;
+  readonly id: string;
+  readonly expectedHash: string;
+  readonly next: Credential;
+}
+
 /** Thrown by `UserStore.create` when the username or email is taken in the realm. */
 export class DuplicateUserError extends Error {
   constructor(readonly field: 'username' | 'email' | 'id') {
@@ -114,6 +122,12 @@ export interface UserStore {
    * @returns whether this call won; `false` means a concurrent change did.
    */
   compareAndSetCredential(change: CredentialChange): Promise<boolean>;
+  /**
+   * Replace the credential by the same password in the current scheme, only if
+   * the stored one is still `expectedHash`; nothing else changes.
+   * @returns whether this call won.
+   */
+  rehashCredential(rehash: CredentialRehash): Promise<boolean>;
   /**
    * Count one wrong password atomically: a series whose last failure is before
    * `resetBefore` starts again at 1.

@@ -65,7 +65,7 @@ describe('validate-password, beyond the happy path', () => {
 
   it('answers an unexpected failure with 500 server_error and no internals', async () => {
     const failure = (): Promise<never> => Promise.reject(new Error('secret internal detail at /srv/app.js:12'));
-    const failing = await startTestService('validate-500', { hasher: { hash: failure, verify: failure } }, service.issuer);
+    const failing = await startTestService('validate-500', { hasher: { hash: failure, verify: failure, needsRehash: () => false } }, service.issuer);
     try {
       await insertUser(failing.uri, { id: 'sub-peggy', username: 'peggy', enabled: true, password: 'peggy password' });
       const res = await call(failing.app, 'post', PATH, { token: await service.issuer.sign({ sub: 'sub-peggy' }), body: { password: 'peggy password' } });
@@ -75,5 +75,32 @@ describe('validate-password, beyond the happy path', () => {
     } finally {
       await failing.close();
     }
+  });
+});
+
+describe('credential upgrades', () => {
+  it('re-makes a right password kept at a lower cost in the current one, without counting it as a change', async () => {
+    const { id, token } = await service.createUser('nora', 'nora long password'); // made at cost 10
+    const stronger = await startTestService('validate-rehash', { mongodbUri: service.uri, bcryptCost: 11, hasher: createBcryptHasher({ cost: 11 }) }, service.issuer);
+    try {
+      const res = await call(stronger.app, 'post', PATH, { token, body: { password: 'nora long password' } });
+      expect(res.body).toEqual({ valid: true });
+      const user = await stronger.resources.accounts.findByUsername('alpha', 'nora');
+      expect(user?.credential?.hash).toMatch(/^\$2b\$11\$/);
+      expect(user?.passwordChangedAt).toBeUndefined();
+      // The same token still works, and so does the password.
+      const again = await call(stronger.app, 'post', PATH, { token, body: { password: 'nora long password' } });
+      expect(again.body).toEqual({ valid: true });
+      expect(id).toBe(user?.id);
+    } finally {
+      await stronger.close();
+    }
+  });
+
+  it('leaves a credential at the current cost alone', async () => {
+    const { token } = await service.createUser('olga', 'olga long password');
+    const before = (await service.resources.accounts.findByUsername('alpha', 'olga'))?.credential?.hash;
+    await call(service.app, 'post', PATH, { token, body: { password: 'olga long password' } });
+    expect((await service.resources.accounts.findByUsername('alpha', 'olga'))?.credential?.hash).toBe(before);
   });
 });

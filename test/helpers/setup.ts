@@ -30,6 +30,7 @@ export function countingHasher(inner: PasswordHasher, counts: HashCounts): Passw
       counts.verify += 1;
       return inner.verify(password, credential);
     },
+    needsRehash: (credential) => inner.needsRehash(credential),
   };
 }
 

@@ -74,6 +74,19 @@ function describeUserStoreConformance(name: string, open: () => Promise<StoreFix
       expect(stored?.passwordChangedAt).toBeInstanceOf(Date);
     });
 
+    it('re-makes a credential by compare-and-set without counting it as a change', async () => {
+      const id = unique('rehash');
+      const old = credential('old');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, credential: old, requiredActions: ['UPDATE_PASSWORD'] });
+      const nexts = [1, 2, 3, 4, 5].map((i) => credential(`up${i}`));
+      const results = await Promise.all(nexts.map((next) => fixture.store.rehashCredential({ realm: 'alpha', id, expectedHash: old.hash, next })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const stored = await fixture.store.findById('alpha', id);
+      expect(stored?.credential?.hash).toBe(nexts[results.indexOf(true)]?.hash);
+      expect(stored?.passwordChangedAt).toBeUndefined();
+      expect(stored?.requiredActions).toEqual(['UPDATE_PASSWORD']);
+    });
+
     it('keeps usernames unique per realm under 20 concurrent creates', async () => {
       const username = unique('dup');
       const outcomes = await Promise.allSettled(

@@ -1,7 +1,7 @@
 import { Schema } from 'mongoose';
 import type { Connection, Model } from 'mongoose';
 import { DuplicateUserError, StoreUnavailableError } from '../../domain/store';
-import type { Credential, CredentialChange, NewUser, UserRecord, UserStore } from '../../domain/store';
+import type { Credential, CredentialChange, CredentialRehash, NewUser, UserRecord, UserStore } from '../../domain/store';
 
 interface CredentialDocument {
   algorithm: Credential['algorithm'];
@@ -186,6 +186,14 @@ export function createMongooseUserStore(connection: Connection): UserStore {
               },
             },
           )
+          .exec();
+        return result.modifiedCount === 1;
+      }),
+
+    rehashCredential: (rehash: CredentialRehash) =>
+      translate(async () => {
+        const result = await users
+          .updateOne({ realm: rehash.realm, userId: rehash.id, 'credential.hash': rehash.expectedHash }, { $set: { credential: rehash.next } })
           .exec();
         return result.modifiedCount === 1;
       }),
