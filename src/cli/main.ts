@@ -4,6 +4,7 @@
  * the database directly (like Keycloak's kcadm). Each prints one line; errors
  * print one line to stderr and exit non-zero.
  */
+import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import mongoose from 'mongoose';
 import pino from 'pino';
@@ -15,7 +16,9 @@ import { parsePasswordPolicy } from '../domain/policy';
 import { PasswordResourcesError } from '../errors';
 import { OptionsError } from '../options';
 import { startServer } from '../server';
+import type { UserStore } from '../domain/store';
 import { createMongooseUserStore } from '../store/mongoose/user-store';
+import { KeycloakExportError, importKeycloakUsers, readKeycloakExport } from './import-keycloak';
 
 /** A failure to report in one line, with the exit code. */
 class CliError extends Error {
@@ -56,6 +59,35 @@ async function withAccounts<T>(config: ServerConfig, realm: string, work: (accou
     return await work(accounts);
   } finally {
     await connection.close();
+  }
+}
+
+/** Run `work` with the user store on `MONGODB_URI`, then disconnect. */
+async function withUserStore<T>(config: ServerConfig, work: (store: UserStore) => Promise<T>): Promise<T> {
+  if (config.mongodbUri === undefined) throw new CliError('MONGODB_URI: is required for this command (the database to change)', 2);
+  const connection = mongoose.createConnection(config.mongodbUri, { bufferCommands: false, serverSelectionTimeoutMS: 5_000 });
+  try {
+    await connection.asPromise();
+    const store = createMongooseUserStore(connection);
+    await store.init();
+    return await work(store);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The JSON document in `path`; a missing or unreadable file, or one that is not JSON, is a usage error. */
+async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 2);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CliError(`${path}: not JSON (${error instanceof Error ? error.message : String(error)})`, 2);
   }
 }
 
@@ -141,6 +173,35 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
         await accounts.setPassword(user, password, { temporary: opts.temporary === true });
       });
       print(`password of "${opts.username.toLowerCase()}" in realm "${opts.realm}" set${opts.temporary ? ' (temporary)' : ''}`);
+    });
+
+  program
+    .command('import-keycloak')
+    .description("import the users of a Keycloak realm export (kc.sh export --realm R --users same_file) into the realm of that name, with their passwords as Keycloak hashed them")
+    .argument('<realm-export.json>', 'the export file')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const config = loadConfig(env, { requireRealms: false });
+      const document = await readJsonFile(file);
+      let realmExport;
+      try {
+        realmExport = readKeycloakExport(document);
+      } catch (error) {
+        if (error instanceof KeycloakExportError) throw new CliError(`${file}: ${error.message}`, 2);
+        throw error;
+      }
+      const served = Object.keys(config.resources.realms);
+      if (served.length > 0 && !served.includes(realmExport.realm)) {
+        throw new CliError(`${file}: the export's realm "${realmExport.realm}" is not in REALMS (${served.join(', ')})`, 2);
+      }
+      const report = await withUserStore(config, (store) => importKeycloakUsers(realmExport, store));
+      // Warnings on stderr, one line each; the result on stdout.
+      for (const note of report.notApplied) process.stderr.write(`password-resources: ${note}\n`);
+      for (const user of report.skipped) {
+        process.stderr.write(`password-resources: skipped user ${user.username === undefined ? '(no username)' : `"${user.username}"`}${user.id === undefined ? '' : ` (id ${user.id})`}: ${user.reason}\n`);
+      }
+      if (opts.json) print(JSON.stringify(report));
+      else print(`imported ${report.imported}, unchanged ${report.unchanged}, skipped ${report.skipped.length} (realm "${report.realm}")`);
     });
 
   return program;
