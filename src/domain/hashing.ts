@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import bcrypt from 'bcrypt';
+import { verifyForeignCredential } from './credential-formats';
 import type { Credential } from './store';
 
 /** Hashes new passwords and verifies presented ones against stored credentials. */
@@ -53,7 +54,8 @@ export function createBcryptHasher(options: { cost: number }): PasswordHasher {
       return { algorithm: 'bcrypt-sha256', hash, createdAt: new Date() };
     },
     async verify(password, credential) {
-      if (credential.algorithm !== 'bcrypt-sha256') throw new Error(`no verifier for credential algorithm ${credential.algorithm}`);
+      // Credentials taken over from Keycloak or bcrypt exports; upgraded to ours on the next success (needsRehash).
+      if (credential.algorithm !== 'bcrypt-sha256') return verifyForeignCredential(password, credential);
       const salt = credential.hash.slice(0, SALT_LENGTH);
       return bcrypt.compare(preHash(password, salt), credential.hash);
     },
