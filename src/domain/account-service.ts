@@ -114,6 +114,7 @@ export class AccountService {
       if (!current || !right) throw new InvalidCurrentPasswordError();
       const violations = this.#violations(user, newPassword);
       if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
+      else violations.push(...(await this.#historyViolations(user, newPassword, { includeCurrent: false })));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
       await this.#replaceCredential(user, current.hash, newPassword, user.requiredActions.filter((action) => action !== UPDATE_PASSWORD));
       return true;
@@ -130,6 +131,7 @@ export class AccountService {
   async setPassword(user: UserRecord, password: string, options: { temporary: boolean }, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       const violations = this.#violations(user, password);
+      violations.push(...(await this.#historyViolations(user, password, { includeCurrent: true })));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
       const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
       await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others);
@@ -243,10 +245,31 @@ export class AccountService {
     return this.#policyOf(user.realm).check(password, { username: user.username, email: user.email });
   }
 
+  /**
+   * `passwordHistory(n)`: not one of the last n passwords, the current one
+   * counted (for the user's own change it is reported as notCurrentPassword).
+   * Each earlier credential is checked like a login: a hash apiece.
+   */
+  async #historyViolations(user: UserRecord, password: string, options: { includeCurrent: boolean }): Promise<PolicyViolation[]> {
+    const history = this.#policyOf(user.realm).history;
+    if (history === 0) return [];
+    const previous = history > 1 ? user.previousCredentials.slice(-(history - 1)) : [];
+    const candidates = [...(options.includeCurrent && user.credential ? [user.credential] : []), ...previous];
+    for (const credential of candidates) {
+      if (await this.#hasher.verify(password, credential)) {
+        return [{ policy: 'passwordHistory', parameter: history, message: `The password must not be one of the last ${history} passwords.` }];
+      }
+    }
+    return [];
+  }
+
   async #replaceCredential(user: UserRecord, expectedHash: string | null, password: string, requiredActions: readonly string[]): Promise<void> {
     const next = await this.#hasher.hash(password);
+    // The replaced credential is kept only as long as passwordHistory can ask for it (hashes only).
+    const keep = Math.max(this.#policyOf(user.realm).history - 1, 0);
+    const history = user.credential && keep > 0 ? { previous: user.credential, keep } : undefined;
     const won = await guard(
-      this.#store.compareAndSetCredential({ realm: user.realm, id: user.id, expectedHash, next, changedAt: this.#now(), requiredActions }),
+      this.#store.compareAndSetCredential({ realm: user.realm, id: user.id, expectedHash, next, changedAt: this.#now(), requiredActions, ...(history ? { history } : {}) }),
     );
     if (!won) throw new ConflictError('The password was changed by another request at the same time; nothing was changed by this one.');
   }

@@ -34,6 +34,12 @@ export interface PasswordPolicy {
   check(password: string, context: PolicyContext): PolicyViolation[];
   /** The rules, machine-readable, for account pages that check as the user types. */
   describe(): RuleDescription[];
+  /**
+   * `passwordHistory(n)`: the new password may not be any of the last n, the
+   * current one counted; 0 without the rule. Enforced by the account service,
+   * which holds the hashes.
+   */
+  readonly history: number;
 }
 
 /** Thrown by `parsePasswordPolicy` for a policy string it cannot read. */
@@ -99,6 +105,13 @@ const RULES: Readonly<Record<string, Definition>> = {
     defaultParameter: 1,
     message: (n) => `The password must contain at least ${plural(n, 'upper-case letter', 'upper-case letters')}.`,
     accepts: (password, n) => countOf(password, isUpper) >= n,
+  },
+  passwordHistory: {
+    kind: 'count',
+    defaultParameter: 3,
+    message: (n) => `The password must not be one of the last ${plural(n, 'password', 'passwords')}.`,
+    // Needs the stored hashes: checked by the account service, not here.
+    accepts: () => true,
   },
   specialChars: {
     kind: 'count',
@@ -233,6 +246,7 @@ export function parsePasswordPolicy(source: string): PasswordPolicy {
         .filter((rule) => !rule.accepts(normalised, context))
         .map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
     },
+    history: Number(rules.find((r) => r.policy === 'passwordHistory')?.parameter ?? 0),
     describe() {
       return rules.map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
     },

@@ -47,6 +47,8 @@ export interface UserRecord {
   readonly email: string | undefined;
   readonly enabled: boolean;
   readonly credential: Credential | undefined;
+  /** Earlier credentials, newest last, kept for `passwordHistory`: hashes only. */
+  readonly previousCredentials: readonly Credential[];
   /** When the password was last changed; creating or importing a user is not a change. */
   readonly passwordChangedAt: Date | undefined;
   readonly requiredActions: readonly string[];
@@ -83,6 +85,8 @@ export interface CredentialChange {
   readonly next: Credential;
   readonly changedAt: Date;
   readonly requiredActions: readonly string[];
+  /** Keep the replaced credential among the previous ones, at most `keep` of them, in the same write. */
+  readonly history?: { readonly previous: Credential; readonly keep: number };
 }
 
 /** A compare-and-set that re-makes the same password in the current scheme: not a change (no revocation). */

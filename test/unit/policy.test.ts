@@ -87,6 +87,16 @@ describe("Keycloak's rules", () => {
     expect(parsePasswordPolicy(source).check(password, alice).map((v) => v.policy)).toEqual(broken);
   });
 
+  it.each([
+    ['passwordHistory', 3],
+    ['passwordHistory(5)', 5],
+    ['length(8)', 0],
+  ])('reads %j as a history of %i passwords, which check() leaves to the account service', (source, history) => {
+    const policy = parsePasswordPolicy(source);
+    expect(policy.history).toBe(history);
+    expect(policy.check('whatever it is', { username: 'x', email: undefined }).map((v) => v.policy)).toEqual([]);
+  });
+
   it('treats a user without email as having none to match', () => {
     expect(parsePasswordPolicy('notEmail').check('anything', { username: 'bob', email: undefined })).toEqual([]);
   });

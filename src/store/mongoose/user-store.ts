@@ -18,6 +18,7 @@ interface UserDocument {
   email?: string | undefined;
   enabled: boolean;
   credential?: CredentialDocument | undefined;
+  previousCredentials?: CredentialDocument[] | undefined;
   passwordChangedAt?: Date | undefined;
   requiredActions: string[];
   loginFailures?: LoginFailuresDocument | undefined;
@@ -50,6 +51,7 @@ const userSchema = new Schema<UserDocument>(
     email: { type: String },
     enabled: { type: Boolean, required: true },
     credential: { type: credentialSchema },
+    previousCredentials: { type: [credentialSchema], default: undefined },
     passwordChangedAt: { type: Date },
     requiredActions: { type: [String], default: [] },
     loginFailures: {
@@ -90,6 +92,7 @@ function toRecord(doc: UserDocument): UserRecord {
     email: doc.email ?? undefined,
     enabled: doc.enabled,
     credential: doc.credential ? toCredential(doc.credential) : undefined,
+    previousCredentials: (doc.previousCredentials ?? []).map(toCredential),
     passwordChangedAt: doc.passwordChangedAt ?? undefined,
     requiredActions: [...doc.requiredActions],
     loginFailures: doc.loginFailures
@@ -184,6 +187,10 @@ export function createMongooseUserStore(connection: Connection): UserStore {
                 passwordChangedAt: change.changedAt,
                 requiredActions: [...change.requiredActions],
               },
+              // The replaced credential joins the history in the same atomic write.
+              ...(change.history && change.history.keep > 0
+                ? { $push: { previousCredentials: { $each: [change.history.previous], $slice: -change.history.keep } } }
+                : {}),
             },
           )
           .exec();
