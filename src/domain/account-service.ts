@@ -13,6 +13,7 @@ import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout
 import type { BruteForceSettings } from './lockout';
 import type { PasswordHasher } from './hashing';
 import { normalizePassword } from './hashing';
+import { passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
 import type { Credential, UserRecord, UserStore } from './store';
@@ -95,6 +96,17 @@ export class AccountService {
       else if (this.#hasher.needsRehash(credential)) await this.#rehash(user, credential, password);
       return valid;
     });
+  }
+
+  /**
+   * The user's required actions, with `UPDATE_PASSWORD` added when the realm's
+   * `forceExpiredPasswordChange(days)` finds the password too old (counted from
+   * when it was set; re-hashing does not reset it).
+   */
+  requiredActionsOf(user: UserRecord): readonly string[] {
+    const { expiresAfterDays } = this.#policyOf(user.realm);
+    const expired = user.credential !== undefined && passwordExpired(user.credential.createdAt, expiresAfterDays, this.#now());
+    return expired && !user.requiredActions.includes(UPDATE_PASSWORD) ? [...user.requiredActions, UPDATE_PASSWORD] : user.requiredActions;
   }
 
   /**
@@ -234,7 +246,8 @@ export class AccountService {
   /** Best effort: losing the race to a concurrent change leaves that change; a failed write leaves the old, still valid, credential. */
   async #rehash(user: UserRecord, credential: Credential, password: string): Promise<void> {
     try {
-      const next = await this.#hasher.hash(password);
+      // The same password, so the same age: forceExpiredPasswordChange and passwordAge count from when it was set.
+      const next = { ...(await this.#hasher.hash(password)), createdAt: credential.createdAt };
       await this.#store.rehashCredential({ realm: user.realm, id: user.id, expectedHash: credential.hash, next });
     } catch (error) {
       this.#onRehashError(error);
@@ -247,32 +260,77 @@ export class AccountService {
 
   /**
    * `passwordHistory(n)`: not one of the last n passwords, the current one
-   * counted (for the user's own change it is reported as notCurrentPassword).
-   * Each earlier credential is checked like a login: a hash apiece.
+   * counted; `passwordAge(days)`: nor one in use during the last `days` days,
+   * the current one included (for the user's own change the current one is
+   * reported as notCurrentPassword instead). Each earlier credential is checked
+   * like a login, a hash apiece, and each at most once.
    */
   async #historyViolations(user: UserRecord, password: string, options: { includeCurrent: boolean }): Promise<PolicyViolation[]> {
-    const history = this.#policyOf(user.realm).history;
-    if (history === 0) return [];
-    const previous = history > 1 ? user.previousCredentials.slice(-(history - 1)) : [];
-    const candidates = [...(options.includeCurrent && user.credential ? [user.credential] : []), ...previous];
-    for (const credential of candidates) {
-      if (await this.#hasher.verify(password, credential)) {
-        return [{ policy: 'passwordHistory', parameter: history, message: `The password must not be one of the last ${history} passwords.` }];
-      }
+    const policy = this.#policyOf(user.realm);
+    if (policy.history === 0 && policy.reuseDays === 0) return [];
+    const now = this.#now();
+    const timeline = credentialTimeline(user, now);
+    const lastN = new Set((policy.history === 0 ? [] : timeline.slice(-policy.history)).map((entry) => entry.credential));
+    const recent = new Set(
+      policy.reuseDays === 0 ? [] : timeline.filter((entry) => now.getTime() - entry.retiredAt.getTime() < policy.reuseDays * DAY_MS).map((entry) => entry.credential),
+    );
+    const candidates = timeline
+      .map((entry) => entry.credential)
+      .filter((credential) => (lastN.has(credential) || recent.has(credential)) && (options.includeCurrent || credential !== user.credential));
+    const violations: PolicyViolation[] = [];
+    for (const credential of candidates.reverse()) {
+      if (!(await this.#hasher.verify(password, credential))) continue;
+      if (lastN.has(credential)) violations.push(ruleViolation(policy, 'passwordHistory'));
+      if (recent.has(credential)) violations.push(ruleViolation(policy, 'passwordAge'));
+      break;
     }
-    return [];
+    return violations;
   }
 
   async #replaceCredential(user: UserRecord, expectedHash: string | null, password: string, requiredActions: readonly string[]): Promise<void> {
     const next = await this.#hasher.hash(password);
-    // The replaced credential is kept only as long as passwordHistory can ask for it (hashes only).
-    const keep = Math.max(this.#policyOf(user.realm).history - 1, 0);
+    const keep = credentialsToKeep(this.#policyOf(user.realm), user, this.#now());
     const history = user.credential && keep > 0 ? { previous: user.credential, keep } : undefined;
     const won = await guard(
       this.#store.compareAndSetCredential({ realm: user.realm, id: user.id, expectedHash, next, changedAt: this.#now(), requiredActions, ...(history ? { history } : {}) }),
     );
     if (!won) throw new ConflictError('The password was changed by another request at the same time; nothing was changed by this one.');
   }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A bound on the earlier credentials kept per user, whatever passwordAge asks: the document stays small. */
+export const MAX_PREVIOUS_CREDENTIALS = 50;
+
+/** A credential and when it stopped being the password: when the next one was set, or now for the current one. */
+interface TimelineEntry {
+  readonly credential: Credential;
+  readonly retiredAt: Date;
+}
+
+/** The user's credentials, oldest first, the current one last. */
+function credentialTimeline(user: UserRecord, now: Date): TimelineEntry[] {
+  const all = [...user.previousCredentials, ...(user.credential ? [user.credential] : [])];
+  return all.map((credential, i) => ({ credential, retiredAt: all[i + 1]?.createdAt ?? now }));
+}
+
+/**
+ * How many earlier credentials to keep once the current one is replaced: the
+ * last n - 1 for passwordHistory(n) (the new one is the nth), and every one in
+ * use during passwordAge's days, the one being replaced included. Hashes only.
+ */
+function credentialsToKeep(policy: PasswordPolicy, user: UserRecord, now: Date): number {
+  const byCount = Math.max(policy.history - 1, 0);
+  const byAge =
+    policy.reuseDays === 0 ? 0 : credentialTimeline(user, now).filter((entry) => now.getTime() - entry.retiredAt.getTime() < policy.reuseDays * DAY_MS).length;
+  return Math.min(Math.max(byCount, byAge), MAX_PREVIOUS_CREDENTIALS);
+}
+
+/** The violation of one of the policy's rules, worded as `describe()` words it. */
+function ruleViolation(policy: PasswordPolicy, name: string): PolicyViolation {
+  const rule = policy.rules.find((r) => r.policy === name);
+  return { policy: name, ...(rule?.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule?.message ?? name };
 }
 
 /** Store outages become 503 so callers retry instead of seeing a 500. */

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { PolicyViolation } from '../errors';
 import { unknownKeys } from '../config/checks';
 import { normalizePassword } from './hashing';
+import { isCommonPassword, strengthScore } from './strength';
 
 /** What a rule may look at besides the password. */
 export interface PolicyContext {
@@ -40,6 +43,16 @@ export interface PasswordPolicy {
    * which holds the hashes.
    */
   readonly history: number;
+  /**
+   * `passwordAge(days)`: nor any password in use during the last `days` days;
+   * 0 without the rule. Enforced by the account service.
+   */
+  readonly reuseDays: number;
+  /**
+   * `forceExpiredPasswordChange(days)`: a password set `days` or more days ago
+   * asks for a new one (`UPDATE_PASSWORD`); 0 without the rule.
+   */
+  readonly expiresAfterDays: number;
 }
 
 /** Thrown by `parsePasswordPolicy` for a policy string it cannot read. */
@@ -69,11 +82,39 @@ type Definition =
       readonly kind: 'count';
       /** Keycloak's default when written without a parameter. */
       readonly defaultParameter: number;
+      /** The range of parameters that make sense; 0 to 4096 when absent. */
+      readonly min?: number;
+      readonly max?: number;
       readonly message: (n: number) => string;
-      readonly accepts: (password: string, n: number) => boolean;
+      readonly accepts: (password: string, n: number, context: PolicyContext) => boolean;
     }
   | { readonly kind: 'flag'; readonly message: string; readonly accepts: (password: string, context: PolicyContext) => boolean }
-  | { readonly kind: 'pattern'; readonly message: (pattern: string) => string };
+  | { readonly kind: 'pattern'; readonly message: (pattern: string) => string }
+  | {
+      readonly kind: 'file';
+      readonly message: string;
+      /** Read the file at start-up; the test it returns is called per password. */
+      readonly load: (path: string) => (password: string) => boolean;
+    }
+  /** Keycloak policies that mean nothing here; naming them stops start-up with the reason. */
+  | { readonly kind: 'unsupported'; readonly reason: string };
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Enforced outside `check` (by the account service or at validation): always accepted here. */
+const elsewhere = (): boolean => true;
+
+/** Keycloak's `passwordBlacklist`: one password per line, compared case-insensitively. */
+function loadForbiddenList(path: string): (password: string) => boolean {
+  const text = readFileSync(resolve(path), 'utf8');
+  const forbidden = new Set(
+    text
+      .split(/\r?\n/)
+      .map((line) => normalizePassword(line.trim()).toLowerCase())
+      .filter((line) => line !== ''),
+  );
+  return (password) => !forbidden.has(password.toLowerCase());
+}
 
 const RULES: Readonly<Record<string, Definition>> = {
   length: {
@@ -110,8 +151,33 @@ const RULES: Readonly<Record<string, Definition>> = {
     kind: 'count',
     defaultParameter: 3,
     message: (n) => `The password must not be one of the last ${plural(n, 'password', 'passwords')}.`,
-    // Needs the stored hashes: checked by the account service, not here.
-    accepts: () => true,
+    // Needs the stored hashes: checked by the account service.
+    accepts: elsewhere,
+  },
+  passwordAge: {
+    kind: 'count',
+    defaultParameter: 365,
+    min: 1,
+    max: 36500,
+    message: (n) => `The password must not be one used in the last ${plural(n, 'day', 'days')}.`,
+    // Needs the stored hashes: checked by the account service.
+    accepts: elsewhere,
+  },
+  forceExpiredPasswordChange: {
+    kind: 'count',
+    defaultParameter: 365,
+    min: 1,
+    max: 36500,
+    message: (n) => `The password must be changed every ${plural(n, 'day', 'days')}.`,
+    // Not a property of the password: an old one shows up as UPDATE_PASSWORD.
+    accepts: elsewhere,
+  },
+  minStrength: {
+    kind: 'count',
+    defaultParameter: 3,
+    max: 4,
+    message: (n) => `The password must be harder to guess (a strength of at least ${n} out of 4).`,
+    accepts: (password, n, { username, email }) => strengthScore(password, [username, ...(email === undefined ? [] : [email])]) >= n,
   },
   specialChars: {
     kind: 'count',
@@ -134,18 +200,40 @@ const RULES: Readonly<Record<string, Definition>> = {
     message: 'The password must not be the email address.',
     accepts: (password, { email }) => email === undefined || password.toLowerCase() !== normalizePassword(email).toLowerCase(),
   },
+  notCompromised: {
+    kind: 'flag',
+    message: 'The password must not be a common or breached password.',
+    accepts: (password) => !isCommonPassword(password),
+  },
   regexPattern: {
     kind: 'pattern',
     message: (pattern) => `The password must match the pattern ${pattern}.`,
+  },
+  passwordBlacklist: {
+    kind: 'file',
+    message: 'The password must not be on the list of forbidden passwords.',
+    load: loadForbiddenList,
+  },
+  hashAlgorithm: {
+    kind: 'unsupported',
+    reason: 'passwords are hashed with bcrypt-sha256 at BCRYPT_COST; taken-over Keycloak hashes are verified and upgraded without it',
+  },
+  hashIterations: {
+    kind: 'unsupported',
+    reason: 'passwords are hashed with bcrypt-sha256; its work factor is BCRYPT_COST',
+  },
+  maxAuthAge: {
+    kind: 'unsupported',
+    reason: "set the realm's maxAuthAge option instead (RFC 9470 step-up for reset-password)",
   },
 };
 
 /**
  * NIST SP 800-63B: at least 8 characters, at least 64 allowed, no composition
- * rules, not the username or email. (128 leaves room for passphrases; the
- * pre-hash makes any length safe to hash.)
+ * rules, not a common or breached password, not the username or email. (128
+ * leaves room for passphrases; the pre-hash makes any length safe to hash.)
  */
-export const DEFAULT_PASSWORD_POLICY = 'length(8) and maxLength(128) and notUsername and notEmail';
+export const DEFAULT_PASSWORD_POLICY = 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail';
 
 /** Split on ` and ` outside parentheses, so a `regexPattern` may hold both. */
 function terms(source: string): string[] {
@@ -189,18 +277,33 @@ function build(term: string): PolicyRule {
   const definition = RULES[name];
   if (!definition) {
     const [described] = unknownKeys({ [name]: true }, Object.keys(RULES));
-    throw new PolicySyntaxError(`unknown policy ${described ?? `"${name}"`}; known policies: ${Object.keys(RULES).join(', ')}`);
+    const known = Object.entries(RULES).filter(([, rule]) => rule.kind !== 'unsupported');
+    throw new PolicySyntaxError(`unknown policy ${described ?? `"${name}"`}; known policies: ${known.map(([known]) => known).join(', ')}`);
   }
   const argument = match[2]?.trim();
   switch (definition.kind) {
     case 'count': {
+      const { min = 0, max = 4096 } = definition;
       const n = argument === undefined || argument === '' ? definition.defaultParameter : Number(argument);
-      if (!Number.isInteger(n) || n < 0 || n > 4096) throw new PolicySyntaxError(`${name}(${argument ?? ''}): the parameter must be an integer from 0 to 4096`);
-      return { policy: name, parameter: n, message: definition.message(n), accepts: (password) => definition.accepts(password, n) };
+      if (!Number.isInteger(n) || n < min || n > max) throw new PolicySyntaxError(`${name}(${argument ?? ''}): the parameter must be an integer from ${min} to ${max}`);
+      return { policy: name, parameter: n, message: definition.message(n), accepts: (password, context) => definition.accepts(password, n, context) };
     }
     case 'flag':
-      if (argument !== undefined) throw new PolicySyntaxError(`${name} takes no parameter, got "${argument}"`);
+      // Keycloak's admin console saves flags as `notUsername(undefined)`; read that as the flag.
+      if (argument !== undefined && argument !== '' && argument !== 'undefined') throw new PolicySyntaxError(`${name} takes no parameter, got "${argument}"`);
       return { policy: name, parameter: undefined, message: definition.message, accepts: definition.accepts };
+    case 'file': {
+      if (argument === undefined || argument === '') throw new PolicySyntaxError(`${name} needs a file, e.g. ${name}(forbidden-passwords.txt)`);
+      let accepts: (password: string) => boolean;
+      try {
+        accepts = definition.load(argument);
+      } catch (error) {
+        throw new PolicySyntaxError(`${name}(${argument}): cannot read ${resolve(argument)}: ${(error as Error).message}`);
+      }
+      return { policy: name, parameter: argument, message: definition.message, accepts };
+    }
+    case 'unsupported':
+      throw new PolicySyntaxError(`policy "${name}" is not supported: ${definition.reason}`);
     case 'pattern': {
       if (argument === undefined || argument === '') throw new PolicySyntaxError(`${name} needs a pattern, e.g. ${name}([a-z]+)`);
       let pattern: RegExp;
@@ -213,6 +316,19 @@ function build(term: string): PolicyRule {
       return { policy: name, parameter: argument, message: definition.message(argument), accepts: (password) => pattern.test(password) };
     }
   }
+}
+
+/** The count of a counting rule, 0 when the policy lacks it. */
+function parameterOf(rules: readonly PolicyRule[], policy: string): number {
+  return Number(rules.find((r) => r.policy === policy)?.parameter ?? 0);
+}
+
+/**
+ * Whether a password set at `setAt` is due for a change under
+ * `forceExpiredPasswordChange(days)` (0: never).
+ */
+export function passwordExpired(setAt: Date, expiresAfterDays: number, now: Date): boolean {
+  return expiresAfterDays > 0 && now.getTime() - setAt.getTime() >= expiresAfterDays * DAY_MS;
 }
 
 /**
@@ -246,7 +362,9 @@ export function parsePasswordPolicy(source: string): PasswordPolicy {
         .filter((rule) => !rule.accepts(normalised, context))
         .map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
     },
-    history: Number(rules.find((r) => r.policy === 'passwordHistory')?.parameter ?? 0),
+    history: parameterOf(rules, 'passwordHistory'),
+    reuseDays: parameterOf(rules, 'passwordAge'),
+    expiresAfterDays: parameterOf(rules, 'forceExpiredPasswordChange'),
     describe() {
       return rules.map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
     },

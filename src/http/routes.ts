@@ -49,7 +49,8 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
       const { password } = req.body as ValidatePasswordBody;
       const valid = await accounts.validatePassword(user, password, audit);
       // Only for the right password, and only when there are some: the SPA's cue to send the user to change it.
-      const body = valid && user.requiredActions.length > 0 ? { valid, requiredActions: user.requiredActions } : { valid };
+      const requiredActions = valid ? accounts.requiredActionsOf(user) : [];
+      const body = requiredActions.length > 0 ? { valid, requiredActions } : { valid };
       res.status(200).set('Cache-Control', 'no-store').json(body);
     },
   },

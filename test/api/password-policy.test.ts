@@ -42,3 +42,22 @@ describe('reset-password against a policy of several rules', () => {
     expect((res.body as { violations: { policy: string }[] }).violations.map((v) => v.policy)).toEqual(['length', 'digits', 'upperCase', 'notUsername']);
   });
 });
+
+describe('the default policy (NIST SP 800-63B)', () => {
+  let nist: TestService;
+  beforeAll(async () => {
+    nist = await startTestService('policy-default');
+  });
+  afterAll(async () => nist.close());
+
+  it('refuses a common or breached password, and says so beside the other broken rules', async () => {
+    const { token } = await nist.createUser('mona', 'mona first passphrase');
+    const attempt = async (newPassword: string) => call(nist.app, 'post', RESET, { token, body: { currentPassword: 'mona first passphrase', newPassword } });
+    const common = await attempt('Iloveyou');
+    expectError(common, 400, 'invalid_password');
+    expect(common.body).toMatchObject({ violations: [{ policy: 'notCompromised', message: 'The password must not be a common or breached password.' }] });
+    const both = await attempt('qwerty');
+    expect((both.body as { violations: { policy: string }[] }).violations.map((v) => v.policy)).toEqual(['length', 'notCompromised']);
+    expect((await attempt('mona second passphrase')).status).toBe(204);
+  });
+});

@@ -52,7 +52,7 @@ describe('password-resources create-user', () => {
   });
 
   it('refuses a password the policy refuses, naming the rule', async () => {
-    const result = await runCli(['create-user', '--realm', 'alpha', '--username', 'frank', '--password', 'short'], env);
+    const result = await runCli(['create-user', '--realm', 'alpha', '--username', 'frank', '--password', 'k7#q2'], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('password-resources: The new password does not meet the password policy (1 rule broken). The password must have at least 8 characters.\n');
   });

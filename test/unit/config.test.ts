@@ -23,8 +23,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       resources: {
         bcryptCost: 12,
-        passwordPolicy: 'length(8) and maxLength(128) and notUsername and notEmail',
-        realms: { alpha: { issuer: 'https://idp.example/realms/alpha', passwordPolicy: 'length(8) and maxLength(128) and notUsername and notEmail' } },
+        passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail',
+        realms: { alpha: { issuer: 'https://idp.example/realms/alpha', passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail' } },
       },
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -106,7 +106,7 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT: must be an integer from 0 to 65535, got "70000"'],
     [{ BCRYPT_COST: '8' }, 'BCRYPT_COST: must be an integer from 10 to 15, got "8"'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght" (did you mean "length"?); known policies: length, maxLength, digits, lowerCase, upperCase, passwordHistory, specialChars, notUsername, notContainsUsername, notEmail, regexPattern (got "lenght(12)")'],
+    [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght" (did you mean "length"?); known policies: length, maxLength, digits, lowerCase, upperCase, passwordHistory, passwordAge, forceExpiredPasswordChange, minStrength, specialChars, notUsername, notContainsUsername, notEmail, notCompromised, regexPattern, passwordBlacklist (got "lenght(12)")'],
     [{ CONFIG_FILE: '/nonexistent/realms.yaml' }, 'CONFIG_FILE: cannot read "/nonexistent/realms.yaml": ENOENT'],
   ])('stops on %j with one line naming the setting', (overrides, message) => {
     expect(() => loadConfig({ ...base, ...overrides })).toThrow(new ConfigError(message));

@@ -1,4 +1,7 @@
-import { DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, PolicySyntaxError } from '../../src/domain/policy';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, passwordExpired, PolicySyntaxError } from '../../src/domain/policy';
 
 const context = { username: 'alice', email: 'alice@example.com' };
 
@@ -27,11 +30,14 @@ describe('parsePasswordPolicy', () => {
     expect(() => parsePasswordPolicy(source)).toThrow(message);
   });
 
-  it('has a NIST SP 800-63B default: at least 8, at least 64 allowed, no composition rules', () => {
+  it('has a NIST SP 800-63B default: at least 8, at least 64 allowed, no composition rules, not compromised, not the username or email', () => {
     const policy = parsePasswordPolicy(DEFAULT_PASSWORD_POLICY);
-    expect(policy.check('a'.repeat(8), context)).toEqual([]);
-    expect(policy.check('a'.repeat(64), context)).toEqual([]);
-    expect(policy.check('a'.repeat(7), context)).toHaveLength(1);
+    const broken = (password: string): string[] => policy.check(password, context).map((v) => v.policy);
+    expect(broken('plum tree kite')).toEqual([]);
+    expect(broken('b'.repeat(64))).toEqual([]);
+    expect(broken('k7#mq2')).toEqual(['length']);
+    expect(broken('iloveyou')).toEqual(['notCompromised']);
+    expect(broken('alice@example.com')).toEqual(['notEmail']);
   });
 });
 
@@ -106,6 +112,15 @@ describe("Keycloak's rules", () => {
     ['notUsername(3)', /notUsername takes no parameter, got "3"/],
     ['regexPattern', /regexPattern needs a pattern/],
     ['regexPattern([a-z)', /regexPattern\(\[a-z\): not a valid regular expression/],
+    ['minStrength(5)', /minStrength\(5\): the parameter must be an integer from 0 to 4/],
+    ['passwordAge(0)', /passwordAge\(0\): the parameter must be an integer from 1 to 36500/],
+    ['forceExpiredPasswordChange(x)', /forceExpiredPasswordChange\(x\): the parameter must be an integer from 1 to 36500/],
+    ['passwordBlacklist', /passwordBlacklist needs a file/],
+    ['passwordBlacklist(/nonexistent/list.txt)', /passwordBlacklist\(\/nonexistent\/list.txt\): cannot read \/nonexistent\/list.txt: ENOENT/],
+    ['notCompromised(1)', /notCompromised takes no parameter, got "1"/],
+    ['hashAlgorithm(pbkdf2-sha256)', /policy "hashAlgorithm" is not supported: passwords are hashed with bcrypt-sha256/],
+    ['hashIterations(27500)', /policy "hashIterations" is not supported/],
+    ['maxAuthAge(300)', /policy "maxAuthAge" is not supported: set the realm's maxAuthAge option/],
     ['digits(1) and digits(2)', /policy "digits" is given twice/],
     ['uppercase(1)', /unknown policy "uppercase" \(did you mean "upperCase"\?\)/],
   ])('refuses %j', (source, message) => {
@@ -117,6 +132,81 @@ describe("Keycloak's rules", () => {
       { policy: 'length', parameter: 12, message: 'The password must have at least 12 characters.' },
       { policy: 'notUsername', message: 'The password must not be the username.' },
       { policy: 'regexPattern', parameter: '.*[0-9].*', message: 'The password must match the pattern .*[0-9].*.' },
+    ]);
+  });
+});
+
+describe('the rules that need more than the password', () => {
+  const alice = { username: 'alice', email: 'alice@example.com' };
+
+  it("reads Keycloak's admin-console quirk notUsername(undefined) as the flag", () => {
+    const policy = parsePasswordPolicy('length(8) and notUsername(undefined) and notEmail()');
+    expect(policy.source).toBe('length(8) and notUsername and notEmail');
+    expect(policy.check('alice', alice).map((v) => v.policy)).toEqual(['length', 'notUsername']);
+  });
+
+  it.each([
+    ['passwordAge', 365, 0],
+    ['passwordAge(30) and forceExpiredPasswordChange(90)', 30, 90],
+    ['forceExpiredPasswordChange', 0, 365],
+  ])('reads %j as reuse in %i days and expiry after %i days, which check() leaves to others', (source, reuseDays, expiresAfterDays) => {
+    const policy = parsePasswordPolicy(source);
+    expect([policy.reuseDays, policy.expiresAfterDays]).toEqual([reuseDays, expiresAfterDays]);
+    expect(policy.check('anything at all', alice)).toEqual([]);
+  });
+
+  it('counts a password as expired from the day it was set, at exactly the given number of days', () => {
+    const setAt = new Date('2026-01-01T00:00:00Z');
+    expect(passwordExpired(setAt, 90, new Date('2026-03-31T23:59:59Z'))).toBe(false);
+    expect(passwordExpired(setAt, 90, new Date('2026-04-01T00:00:00Z'))).toBe(true);
+    expect(passwordExpired(setAt, 0, new Date('2099-01-01T00:00:00Z'))).toBe(false);
+  });
+
+  it('passwordBlacklist(file): refuses every line of the file, case-insensitively and after NFKC, and nothing else', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'policy-')), 'forbidden.txt');
+    writeFileSync(file, 'Summer2026\r\nacme-corp\n\n  caf\u0065\u0301-latte  \n');
+    const policy = parsePasswordPolicy(`passwordBlacklist(${file})`);
+    const broken = (password: string): string[] => policy.check(password, alice).map((v) => v.policy);
+    expect(broken('summer2026')).toEqual(['passwordBlacklist']);
+    expect(broken('ACME-CORP')).toEqual(['passwordBlacklist']);
+    expect(broken('caf\u00e9-latte')).toEqual(['passwordBlacklist']);
+    expect(broken('summer2027')).toEqual([]);
+    expect(broken('')).toEqual([]);
+    expect(policy.describe()).toEqual([{ policy: 'passwordBlacklist', parameter: file, message: 'The password must not be on the list of forbidden passwords.' }]);
+  });
+
+  it.each([
+    ['password', true],
+    ['P@ssw0rd', true], // compared case-insensitively
+    ['Passw0rd!2', false], // a variant, not on the list: minStrength is what catches these
+    ['Qwerty123', true],
+    ['trustno1', true],
+    ['violet stapler gravel', false],
+  ])('notCompromised: %j is on the offline list: %s', (password, listed) => {
+    const broken = parsePasswordPolicy('notCompromised').check(password, alice).map((v) => v.policy);
+    expect(broken).toEqual(listed ? ['notCompromised'] : []);
+  });
+
+  it.each([
+    ['minStrength(3)', 'Passw0rd!2', true],
+    ['minStrength(3)', 'alice2026', true], // the username makes it guessable
+    ['minStrength(3)', 'violet stapler gravel', false],
+    ['minStrength(1)', 'Passw0rd!2', false],
+    ['minStrength(2)', 'Passw0rd!2', true],
+    ['minStrength(0)', 'a', false],
+    ['minStrength(4)', 'hT7$qv!29xLm#e', false],
+  ])('%s: %j is too weak: %s', (source, password, weak) => {
+    const violations = parsePasswordPolicy(source).check(password, alice);
+    expect(violations.map((v) => v.policy)).toEqual(weak ? ['minStrength'] : []);
+  });
+
+  it('reports a weak, common, short password against every rule it breaks at once', () => {
+    const policy = parsePasswordPolicy('length(12) and notCompromised and minStrength(3) and digits');
+    expect(policy.check('iloveyou', alice)).toEqual([
+      { policy: 'length', parameter: 12, message: 'The password must have at least 12 characters.' },
+      { policy: 'notCompromised', message: 'The password must not be a common or breached password.' },
+      { policy: 'minStrength', parameter: 3, message: 'The password must be harder to guess (a strength of at least 3 out of 4).' },
+      { policy: 'digits', parameter: 1, message: 'The password must contain at least 1 digit.' },
     ]);
   });
 });
