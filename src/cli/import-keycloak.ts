@@ -6,6 +6,7 @@
  * format until the user's first successful password check upgrades it.
  */
 import { CredentialFormatError, parseKeycloakCredential } from '../domain/credential-formats';
+import { parsePasswordPolicy } from '../domain/policy';
 import { DuplicateUserError, UPDATE_PASSWORD } from '../domain/store';
 import type { Credential, NewUser, UserStore } from '../domain/store';
 
@@ -79,11 +80,27 @@ const BRUTE_FORCE_FIELDS = [
   ['maxTemporaryLockouts', 'maxTemporaryLockouts'],
 ] as const;
 
+/** Keycloak's hashing policies: meaningless here, where every password is made with bcrypt-sha256. */
+const HASHING_TERM = /^(hashAlgorithm|hashIterations)\b/;
+
+/** How the export's policy reads here, as a hint for the operator: without its hashing terms, or why not. */
+function ourPolicy(theirs: string): string {
+  const kept = theirs.split(/\s+and\s+/).filter((term) => !HASHING_TERM.test(term.trim()));
+  try {
+    const dropped = kept.length < theirs.split(/\s+and\s+/).length ? ', without hashAlgorithm/hashIterations (we hash with bcrypt-sha256)' : '';
+    return `, e.g. "${parsePasswordPolicy(kept.join(' and ')).source}"${dropped}`;
+  } catch (error) {
+    return ` (not readable here: ${(error as Error).message})`;
+  }
+}
+
 function settingsNotApplied(document: Readonly<Record<string, unknown>>): string[] {
   const notes: string[] = [];
   const realm = String(document.realm);
   if (typeof document.passwordPolicy === 'string' && document.passwordPolicy.trim() !== '') {
-    notes.push(`realm "${realm}": password policy "${document.passwordPolicy}" not applied: set PASSWORD_POLICY or realms.${realm}.passwordPolicy in CONFIG_FILE`);
+    notes.push(
+      `realm "${realm}": password policy "${document.passwordPolicy}" not applied: set PASSWORD_POLICY or realms.${realm}.passwordPolicy in CONFIG_FILE${ourPolicy(document.passwordPolicy)}`,
+    );
   }
   if (document.bruteForceProtected === true) {
     const settings: Record<string, unknown> = {};
