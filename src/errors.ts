@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'insufficient_user_authentication'
   | 'insufficient_scope'
   | 'realm_not_found'
+  | 'user_not_found'
   | 'not_found'
   | 'conflict'
   | 'too_many_failures'
@@ -128,6 +129,15 @@ export class RealmNotFoundError extends PasswordResourcesError {
   readonly code = 'realm_not_found' as const;
   constructor(realm: string) {
     super(`Realm "${realm.slice(0, 64)}" is not served here.`);
+  }
+}
+
+/** 404: admin API: no user with this id in the realm; the description names the realm looked in. */
+export class UserNotFoundError extends PasswordResourcesError {
+  readonly status = 404;
+  readonly code = 'user_not_found' as const;
+  constructor(realm: string) {
+    super(`User not found in realm "${realm}".`);
   }
 }
 

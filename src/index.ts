@@ -6,29 +6,34 @@ import pino from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { TokenVerifier } from './auth/token-verifier';
 import { AccountService } from './domain/account-service';
+import { AdminService } from './domain/admin-service';
 import { createBcryptHasher } from './domain/hashing';
 import type { UserStore } from './domain/store';
 import { contextOf } from './http/context';
 import { errorHandler } from './http/error-handler';
 import {
+  admitAdmin,
+  admitUser,
   authenticate,
   parseJson,
   realmCors,
   refuseTokensOutsideHeader,
   requestId,
   requireJson,
+  requireAdminRole,
   requireRecentAuthentication,
   resolveRealm,
   validateBody,
 } from './http/middleware';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from './http/routes';
+import { ADMIN_BASE, ADMIN_ROUTES } from './http/admin-routes';
 import { componentValidator, createContractAjv, loadOpenApi } from './http/schemas';
 import { resolveOptions } from './options';
 import { TemporarilyUnavailableError } from './errors';
 import type { PasswordResourcesOptions, ResolvedRealm } from './options';
 import { createMongooseUserStore } from './store/mongoose/user-store';
 import { createMongooseEventStore } from './store/mongoose/event-store';
-import type { EventSink } from './domain/events';
+import type { AdminEventSink, EventSink } from './domain/events';
 import proxyaddr from 'proxy-addr';
 
 export type { PasswordResourcesOptions, RealmOptions } from './options';
@@ -50,6 +55,8 @@ export interface PasswordResources {
   close(): Promise<void>;
   /** The account use cases, for the CLI and for hosts that script them. */
   readonly accounts: AccountService;
+  /** The administrator's use cases (the admin API's), for the CLI and for hosts that script them. */
+  readonly admin: AdminService;
 }
 
 /**
@@ -93,6 +100,16 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       }
     },
   };
+  const adminEvents: AdminEventSink = {
+    async recordAdmin(event) {
+      logger.info({ adminEvent: event }, 'admin event');
+      try {
+        await eventStore.insertAdmin(event);
+      } catch (error) {
+        logger.error({ err: error, adminEvent: event }, 'admin event not stored');
+      }
+    },
+  };
   const trust = proxyaddr.compile([...resolved.trustedProxies]);
   const realmOf = (name: string): ResolvedRealm => {
     const found = resolved.realms.get(name);
@@ -109,6 +126,8 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       logger.warn({ err: error }, 'credential not upgraded to the current scheme; the old one stays valid');
     },
   });
+
+  const admin = new AdminService({ store, accounts, policyOf: (realm) => realmOf(realm).policy, events: adminEvents });
 
   let starting: Promise<void> | undefined;
   const ready = (): Promise<void> => {
@@ -140,13 +159,16 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   };
 
   const ajv = createContractAjv(loadOpenApi());
-  const account = express.Router({ mergeParams: true });
-  // Everything here is scoped to the account base path, so the host's other routes never see it.
-  account.use(requestId, resolveRealm(resolved.realms), realmCors, async (_req, _res, next) => {
+  const whenReady = async (_req: unknown, _res: unknown, next: () => void): Promise<void> => {
     await ready();
     next();
-  });
-  const authentication = [refuseTokensOutsideHeader, authenticate(verifierOf, accounts, (req) => proxyaddr(req, trust))];
+  };
+  const clientIp = (req: express.Request): string | undefined => proxyaddr(req, trust);
+  const jsonBody = (schema: string): express.RequestHandler[] => [requireJson, parseJson(resolved.bodyLimitBytes), validateBody(componentValidator(ajv, schema))];
+  const account = express.Router({ mergeParams: true });
+  // Everything here is scoped to the account base path, so the host's other routes never see it.
+  account.use(requestId, resolveRealm(resolved.realms), realmCors, whenReady);
+  const authentication = [refuseTokensOutsideHeader, authenticate(verifierOf, admitUser(accounts), clientIp)];
   for (const route of ACCOUNT_ROUTES) {
     if (route.method === 'get') {
       account.get(route.path, ...authentication, route.handler(accounts));
@@ -156,21 +178,29 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       route.path,
       ...authentication,
       ...(route.stepUp ? [requireRecentAuthentication] : []),
-      requireJson,
-      parseJson(resolved.bodyLimitBytes),
-      validateBody(componentValidator(ajv, route.bodySchema)),
+      ...jsonBody(route.bodySchema),
       route.handler(accounts),
     );
   }
-  account.use(errorHandler(logger, (res: Response) => contextOf(res).realm?.name));
+  const realmOfResponse = (res: Response): string | undefined => contextOf(res).realm?.name;
+  account.use(errorHandler(logger, realmOfResponse));
+
+  const adminRouter = express.Router({ mergeParams: true });
+  adminRouter.use(requestId, resolveRealm(resolved.realms), whenReady, refuseTokensOutsideHeader, authenticate(verifierOf, admitAdmin, clientIp));
+  for (const route of ADMIN_ROUTES) {
+    adminRouter[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? jsonBody(route.bodySchema) : []), route.handler({ admin, events: eventStore }));
+  }
+  adminRouter.use(errorHandler(logger, realmOfResponse));
 
   const router = express.Router();
   router.use(ACCOUNT_BASE, account);
+  router.use(ADMIN_BASE, adminRouter);
 
   return {
     router,
     ready,
     accounts,
+    admin,
     async ping() {
       await ready();
       await store.ping();

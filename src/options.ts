@@ -42,7 +42,26 @@ export interface RealmOptions {
   readonly cors?: { readonly origins: readonly string[] };
   /** Brute force detection, Keycloak's settings; each unset one takes `DEFAULT_BRUTE_FORCE`'s value. */
   readonly bruteForce?: Partial<BruteForceSettings>;
+  /**
+   * The roles the admin API asks of a token, found as client roles of
+   * `realm-management` (Keycloak's layout), realm roles or scopes of that
+   * name. Default: Keycloak's `view-users`, `manage-users` (which includes
+   * viewing) and `view-events`.
+   */
+  readonly adminRoles?: Partial<AdminRoles>;
 }
+
+/** The roles of the admin API. */
+export interface AdminRoles {
+  /** Reading users, their credentials' metadata and brute force state. */
+  readonly view: string;
+  /** Changing them; includes `view`. */
+  readonly manage: string;
+  /** Reading events and admin events. */
+  readonly viewEvents: string;
+}
+
+export const DEFAULT_ADMIN_ROLES: AdminRoles = Object.freeze({ view: 'view-users', manage: 'manage-users', viewEvents: 'view-events' });
 
 /** Options of `createPasswordResources`. */
 export interface PasswordResourcesOptions {
@@ -90,6 +109,7 @@ export interface ResolvedRealm extends TokenTrust {
   readonly maxAuthAge: number | undefined;
   readonly corsOrigins: readonly string[];
   readonly bruteForce: BruteForceSettings;
+  readonly adminRoles: AdminRoles;
 }
 
 /** Options checked and completed. */
@@ -116,7 +136,7 @@ const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
   'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs',
 ];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
 function fail(name: string, problem: string): never {
@@ -160,6 +180,15 @@ function corsOrigins(name: string, cors: RealmOptions['cors']): readonly string[
     if (parsed?.origin !== origin) fail(`${name}.origins`, `"${origin}" is not an origin; write it as a browser sends it, e.g. "https://app.example"`);
   }
   return origins;
+}
+
+function adminRoles(name: string, given: Partial<AdminRoles> | undefined): AdminRoles {
+  const roles = { ...DEFAULT_ADMIN_ROLES, ...given };
+  unknown(name, roles, Object.keys(DEFAULT_ADMIN_ROLES));
+  for (const [key, role] of Object.entries(roles)) {
+    if (!isNameList([role])) fail(`${name}.${key}`, `must be a role name without spaces, got ${JSON.stringify(role)}`);
+  }
+  return Object.freeze(roles);
 }
 
 function bruteForce(name: string, given: Partial<BruteForceSettings> | undefined): BruteForceSettings {
@@ -232,6 +261,7 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       maxAuthAge: realm.maxAuthAge === undefined ? undefined : integer(`${at}.maxAuthAge`, realm.maxAuthAge, 0, 1, 86_400),
       corsOrigins: corsOrigins(`${at}.cors`, realm.cors),
       bruteForce: bruteForce(`${at}.bruteForce`, realm.bruteForce),
+      adminRoles: adminRoles(`${at}.adminRoles`, realm.adminRoles),
     }));
   }
 

@@ -53,12 +53,12 @@ const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] a
 const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce', 'requiredClientRoles'];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce', 'requiredClientRoles', 'adminRoles'];
 type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
-    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown>; requiredClientRoles: Record<string, string[]> }
+    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown>; requiredClientRoles: Record<string, string[]>; adminRoles: Record<string, string> }
 >;
 
 /** What a CONFIG_FILE holds: per-realm settings, and two service-wide ones. */
@@ -114,9 +114,9 @@ function readConfigFile(path: string): ConfigFile {
           typeof value === 'object' && value !== null && !Array.isArray(value) &&
           Object.values(value as Record<string, unknown>).every((roles) => Array.isArray(roles) && roles.every((role) => typeof role === 'string'));
         if (!valid) throw new ConfigError(`${at}.requiredClientRoles: must map client ids to lists of roles, got ${JSON.stringify(value)}`);
-      } else if (key === 'bruteForce') {
-        // Checked, with teaching messages, by the router's options (options.realms.<realm>.bruteForce).
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${at}.bruteForce: must be an object of Keycloak's brute force settings`);
+      } else if (key === 'bruteForce' || key === 'adminRoles') {
+        // Checked, with teaching messages, by the router's options (options.realms.<realm>.bruteForce, .adminRoles).
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${at}.${key}: must be an object of ${key === 'bruteForce' ? "Keycloak's brute force settings" : 'role names (view, manage, viewEvents)'}`);
       } else if (key === 'cors') {
         const origins: unknown = typeof value === 'object' && value !== null ? (value as { origins?: unknown }).origins : undefined;
         if (!Array.isArray(origins) || !origins.every((item) => typeof item === 'string')) {
@@ -198,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.bruteForce === undefined ? {} : { bruteForce: file.bruteForce }),
       ...(file.requiredRealmRoles === undefined ? {} : { requiredRealmRoles: file.requiredRealmRoles }),
       ...(file.requiredClientRoles === undefined ? {} : { requiredClientRoles: file.requiredClientRoles }),
+      ...(file.adminRoles === undefined ? {} : { adminRoles: file.adminRoles }),
     };
   }
 

@@ -43,6 +43,21 @@ export interface CreateUserInput {
   readonly password?: string | undefined;
   /** Mark the password temporary: the user must choose a new one (`UPDATE_PASSWORD`). */
   readonly temporary?: boolean;
+  /** Default true. */
+  readonly enabled?: boolean;
+  readonly emailVerified?: boolean;
+  readonly firstName?: string | undefined;
+  readonly lastName?: string | undefined;
+  /** Required actions besides the `UPDATE_PASSWORD` that `temporary` adds. */
+  readonly requiredActions?: readonly string[];
+}
+
+/** How an administrator sets a password. */
+export interface SetPasswordOptions {
+  /** The user must choose a new one (`UPDATE_PASSWORD`). */
+  readonly temporary: boolean;
+  /** A temporary password stops validating at this instant. */
+  readonly expiresAt?: Date | undefined;
 }
 
 const NOT_CURRENT: PolicyViolation = {
@@ -90,7 +105,7 @@ export class AccountService {
     return this.#audited(user, context, 'VALIDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
       const credential = user.credential;
-      const valid = credential !== undefined && (await this.#hasher.verify(password, credential));
+      const valid = credential !== undefined && (await this.#matches(password, credential));
       await this.#count(user, valid, context);
       if (!valid) await this.#record(user, context, 'VALIDATE_PASSWORD_ERROR', 'invalid_user_credentials');
       else if (this.#hasher.needsRehash(credential)) await this.#rehash(user, credential, password);
@@ -121,7 +136,7 @@ export class AccountService {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
       const current = user.credential;
-      const right = current !== undefined && (await this.#hasher.verify(currentPassword, current));
+      const right = current !== undefined && (await this.#matches(currentPassword, current));
       await this.#count(user, right, context);
       if (!current || !right) throw new InvalidCurrentPasswordError();
       const violations = this.#violations(user, newPassword);
@@ -140,13 +155,14 @@ export class AccountService {
    *
    * @throws InvalidPasswordError, ConflictError
    */
-  async setPassword(user: UserRecord, password: string, options: { temporary: boolean }, context: AuditContext = {}): Promise<void> {
+  async setPassword(user: UserRecord, password: string, options: SetPasswordOptions, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       const violations = this.#violations(user, password);
       violations.push(...(await this.#historyViolations(user, password, { includeCurrent: true })));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
       const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
-      await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others);
+      const marks = options.temporary ? { temporary: true, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) } : {};
+      await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others, marks);
       return true;
     });
   }
@@ -164,8 +180,9 @@ export class AccountService {
     if (input.password !== undefined) {
       const violations = this.#policyOf(input.realm).check(input.password, { username, email });
       if (violations.length > 0) throw new InvalidPasswordError(violations);
-      credential = await this.#hasher.hash(input.password);
+      credential = { ...(await this.#hasher.hash(input.password)), id: randomUUID(), ...(input.temporary === true ? { temporary: true } : {}) };
     }
+    const requiredActions = [...new Set([...(input.requiredActions ?? []), ...(input.temporary === true ? [UPDATE_PASSWORD] : [])])];
     try {
       return await guard(
         this.#store.create({
@@ -173,9 +190,12 @@ export class AccountService {
           id: input.id ?? randomUUID(),
           username,
           email,
-          enabled: true,
+          emailVerified: input.emailVerified ?? false,
+          firstName: input.firstName,
+          lastName: input.lastName,
+          enabled: input.enabled ?? true,
           credential,
-          requiredActions: input.temporary === true ? [UPDATE_PASSWORD] : [],
+          requiredActions,
         }),
       );
     } catch (error) {
@@ -246,8 +266,15 @@ export class AccountService {
   /** Best effort: losing the race to a concurrent change leaves that change; a failed write leaves the old, still valid, credential. */
   async #rehash(user: UserRecord, credential: Credential, password: string): Promise<void> {
     try {
-      // The same password, so the same age: forceExpiredPasswordChange and passwordAge count from when it was set.
-      const next = { ...(await this.#hasher.hash(password)), createdAt: credential.createdAt };
+      // The same password, so the same id and age (forceExpiredPasswordChange and passwordAge count from when it was set).
+      const { id, createdAt, temporary, expiresAt } = credential;
+      const next: Credential = {
+        ...(await this.#hasher.hash(password)),
+        createdAt,
+        ...(id === undefined ? {} : { id }),
+        ...(temporary === undefined ? {} : { temporary }),
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      };
       await this.#store.rehashCredential({ realm: user.realm, id: user.id, expectedHash: credential.hash, next });
     } catch (error) {
       this.#onRehashError(error);
@@ -287,8 +314,20 @@ export class AccountService {
     return violations;
   }
 
-  async #replaceCredential(user: UserRecord, expectedHash: string | null, password: string, requiredActions: readonly string[]): Promise<void> {
-    const next = await this.#hasher.hash(password);
+  /** The password is this credential's, and the credential has not expired (temporary passwords). */
+  async #matches(password: string, credential: Credential): Promise<boolean> {
+    const right = await this.#hasher.verify(password, credential);
+    return right && (credential.expiresAt === undefined || credential.expiresAt > this.#now());
+  }
+
+  async #replaceCredential(
+    user: UserRecord,
+    expectedHash: string | null,
+    password: string,
+    requiredActions: readonly string[],
+    marks: Pick<Credential, 'temporary' | 'expiresAt'> = {},
+  ): Promise<void> {
+    const next: Credential = { ...(await this.#hasher.hash(password)), id: randomUUID(), ...marks };
     const keep = credentialsToKeep(this.#policyOf(user.realm), user, this.#now());
     const history = user.credential && keep > 0 ? { previous: user.credential, keep } : undefined;
     const won = await guard(
@@ -334,7 +373,7 @@ function ruleViolation(policy: PasswordPolicy, name: string): PolicyViolation {
 }
 
 /** Store outages become 503 so callers retry instead of seeing a 500. */
-async function guard<T>(operation: Promise<T>): Promise<T> {
+export async function guard<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {

@@ -32,3 +32,64 @@ export interface AuditEvent extends AuditContext {
 export interface EventSink {
   record(event: AuditEvent): Promise<void>;
 }
+
+/** Keycloak's admin event operation types. */
+export type AdminOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'ACTION';
+
+/** Who made an administrative change: the admin token's subject and client, and the caller's address. */
+export interface AdminActor {
+  readonly userId: string;
+  readonly clientId?: string | undefined;
+  readonly ip?: string | undefined;
+}
+
+/** An administrative change, as Keycloak's admin events record it; never a secret. */
+export interface AdminEvent {
+  readonly realm: string;
+  readonly time: Date;
+  readonly operationType: AdminOperation;
+  /** Keycloak's resource type: `USER`, `CREDENTIAL`, `BRUTE_FORCE`... */
+  readonly resourceType: string;
+  /** Below the realm, e.g. `users/{id}/reset-password`. */
+  readonly resourcePath: string;
+  readonly actor: AdminActor;
+  readonly error?: string | undefined;
+}
+
+/** Where admin events go. `recordAdmin` never throws. */
+export interface AdminEventSink {
+  recordAdmin(event: AdminEvent): Promise<void>;
+}
+
+/** Keycloak's query of `GET /admin/realms/{realm}/events`; newest first. */
+export interface EventQuery {
+  readonly types?: readonly string[] | undefined;
+  readonly userId?: string | undefined;
+  readonly clientId?: string | undefined;
+  readonly ip?: string | undefined;
+  /** Inclusive bounds. */
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  readonly first: number;
+  readonly max: number;
+}
+
+/** Keycloak's query of `GET /admin/realms/{realm}/admin-events`; newest first. */
+export interface AdminEventQuery {
+  readonly operationTypes?: readonly string[] | undefined;
+  readonly resourceTypes?: readonly string[] | undefined;
+  readonly resourcePath?: string | undefined;
+  readonly authUserId?: string | undefined;
+  readonly authClientId?: string | undefined;
+  readonly authIp?: string | undefined;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  readonly first: number;
+  readonly max: number;
+}
+
+/** Reading back what was recorded. */
+export interface EventLog {
+  events(realm: string, query: EventQuery): Promise<AuditEvent[]>;
+  adminEvents(realm: string, query: AdminEventQuery): Promise<AdminEvent[]>;
+}

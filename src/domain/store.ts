@@ -16,6 +16,8 @@ export type CredentialAlgorithm = 'bcrypt-sha256' | 'bcrypt' | 'pbkdf2' | 'pbkdf
 
 /** A stored password credential: never the password itself. */
 export interface Credential {
+  /** Stable while the password stays the same (a re-hash keeps it); Keycloak's credential id for imported ones. */
+  readonly id?: string | undefined;
   readonly algorithm: CredentialAlgorithm;
   /**
    * For bcrypt schemes the encoded hash (salt and cost inside); for Keycloak's
@@ -31,6 +33,10 @@ export interface Credential {
    */
   readonly parameters?: Readonly<Record<string, string | number>> | undefined;
   readonly createdAt: Date;
+  /** Set by an administrator as temporary: the user must choose a new one. */
+  readonly temporary?: boolean | undefined;
+  /** A temporary password no longer validates from this instant. */
+  readonly expiresAt?: Date | undefined;
 }
 
 /** The Keycloak required action that asks a user to choose a new password. */
@@ -45,6 +51,9 @@ export interface UserRecord {
   readonly username: string;
   /** Lower-case, unique within the realm when set. */
   readonly email: string | undefined;
+  readonly emailVerified: boolean;
+  readonly firstName: string | undefined;
+  readonly lastName: string | undefined;
   readonly enabled: boolean;
   readonly credential: Credential | undefined;
   /** Earlier credentials, newest last, kept for `passwordHistory`: hashes only. */
@@ -71,9 +80,43 @@ export interface NewUser {
   readonly id: string;
   readonly username: string;
   readonly email?: string | undefined;
+  readonly emailVerified?: boolean | undefined;
+  readonly firstName?: string | undefined;
+  readonly lastName?: string | undefined;
   readonly enabled: boolean;
   readonly credential?: Credential | undefined;
   readonly requiredActions: readonly string[];
+}
+
+/** What an administrator may change of a user; absent fields stay, `null` removes an optional one. */
+export interface UserPatch {
+  readonly username?: string;
+  readonly email?: string | null;
+  readonly emailVerified?: boolean;
+  readonly firstName?: string | null;
+  readonly lastName?: string | null;
+  readonly enabled?: boolean;
+  readonly requiredActions?: readonly string[];
+  /** Forget the brute force detector's state in the same write. */
+  readonly clearFailures?: boolean;
+}
+
+/** How one field is matched: the value contained in it, or (exact) equal to it; case-insensitive. */
+export interface FieldMatch {
+  readonly value: string;
+  readonly mode: 'exact' | 'prefix' | 'infix';
+}
+
+/** Which users `find` and `count` return; all given conditions must hold. */
+export interface UserFilter {
+  readonly username?: FieldMatch;
+  readonly email?: FieldMatch;
+  readonly firstName?: FieldMatch;
+  readonly lastName?: FieldMatch;
+  /** Matches username, email, first or last name. */
+  readonly any?: FieldMatch;
+  readonly enabled?: boolean;
+  readonly emailVerified?: boolean;
 }
 
 /** A compare-and-set of a user's credential. */
@@ -144,6 +187,23 @@ export interface UserStore {
   disable(realm: string, id: string): Promise<void>;
   /** Forget the failures after a success; writes nothing when there are none. */
   clearFailures(realm: string, id: string): Promise<void>;
+  /** Users of the realm matching `filter`, by username, `first` skipped, at most `max`. */
+  find(realm: string, filter: UserFilter, page: { readonly first: number; readonly max: number }): Promise<UserRecord[]>;
+  count(realm: string, filter: UserFilter): Promise<number>;
+  /**
+   * Apply an administrator's change.
+   * @returns the user after it, or `null` for an unknown user.
+   * @throws DuplicateUserError when the new username or email is taken in the realm.
+   */
+  update(realm: string, id: string, patch: UserPatch): Promise<UserRecord | null>;
+  /** @returns whether there was such a user. */
+  delete(realm: string, id: string): Promise<boolean>;
+  /**
+   * Remove the password, only if it is still `expectedHash`; a change, so
+   * `changedAt` becomes the password change time (tokens before it are refused).
+   * @returns whether this call won.
+   */
+  removeCredential(realm: string, id: string, expectedHash: string, changedAt: Date): Promise<boolean>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
 }

@@ -18,8 +18,9 @@ import {
   RealmNotFoundError,
   UnsupportedMediaTypeError,
 } from '../errors';
-import type { ResolvedRealm } from '../options';
+import type { AdminRoles, ResolvedRealm } from '../options';
 import { contextOf } from './context';
+import type { RequestContext } from './context';
 import { describeErrors } from './schemas';
 
 /** A caller's request id is kept when it is this well-formed. */
@@ -140,15 +141,34 @@ export function issuedBeforeChange(issuedAt: number | undefined, changedAt: Date
 }
 
 /**
- * Bearer authentication through passport-http-bearer, on a Passport instance
- * of this router's own. The token must verify for the path's realm and name an
- * enabled user of it.
+ * What an account API token must also be: the subject an enabled user of the
+ * realm, the token newer than their last password change, its client, scopes
+ * and roles those the realm requires.
  */
-export function authenticate(
-  verifierOf: (realm: ResolvedRealm) => TokenVerifier,
-  accounts: AccountService,
-  clientIp: (req: Request) => string | undefined,
-): RequestHandler {
+export function admitUser(accounts: AccountService): Admit {
+  return async (realm, verified, context) => {
+    const user = await accounts.findActiveUser(realm.name, verified.subject);
+    if (!user) throw new InvalidTokenError('The token\'s subject is not an enabled user of this realm.');
+    if (realm.revokeTokensOnPasswordChange && issuedBeforeChange(verified.issuedAt, user.passwordChangedAt)) {
+      throw new InvalidTokenError('The token was issued before the password was last changed.');
+    }
+    authorize(realm, verified);
+    context.user = user;
+  };
+}
+
+/** Admin tokens: verified like any other; their subject need not be a user here. Roles are checked per route. */
+export const admitAdmin: Admit = () => Promise.resolve();
+
+/** Decides, after the signature and claims verified, whether the token may go on; throws to refuse. */
+export type Admit = (realm: ResolvedRealm, token: VerifiedToken, context: RequestContext) => Promise<void>;
+
+/**
+ * Bearer authentication through passport-http-bearer, on a Passport instance
+ * of this router's own. The token must verify for the path's realm and be
+ * admitted by `admit`.
+ */
+export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier, admit: Admit, clientIp: (req: Request) => string | undefined): RequestHandler {
   const passport = new Passport();
   passport.use(
     'bearer',
@@ -161,16 +181,10 @@ export function authenticate(
       }
       verifierOf(realm)(token)
         .then(async (verified) => {
-          const user = await accounts.findActiveUser(realm.name, verified.subject);
-          if (!user) throw new InvalidTokenError('The token\'s subject is not an enabled user of this realm.');
-          if (realm.revokeTokensOnPasswordChange && issuedBeforeChange(verified.issuedAt, user.passwordChangedAt)) {
-            throw new InvalidTokenError('The token was issued before the password was last changed.');
-          }
-          authorize(realm, verified);
+          await admit(realm, verified, context);
           context.token = verified;
-          context.user = user;
           context.audit = { clientId: verified.clientId, ip: clientIp(req) };
-          done(null, user);
+          done(null, verified);
         })
         .catch(done);
     }),
@@ -189,6 +203,34 @@ export function authenticate(
       next();
     }) as RequestHandler;
     handler(req, res, next);
+  };
+}
+
+/**
+ * The admin API's roles, found where Keycloak puts them (client roles of
+ * `realm-management`), or as a realm role or scope of the same name.
+ * `manage` includes `view`, as in Keycloak.
+ */
+export function requireAdminRole(kind: keyof AdminRoles): RequestHandler {
+  return (_req, res, next) => {
+    const { realm, token } = contextOf(res);
+    if (!realm || !token) throw new Error('role check placed before authentication');
+    const wanted = kind === 'view' ? [realm.adminRoles.view, realm.adminRoles.manage] : [realm.adminRoles[kind]];
+    const claims = token.claims;
+    const scope = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+    const held = new Set([
+      ...rolesIn((claims.resource_access as Record<string, unknown> | undefined)?.['realm-management']),
+      ...rolesIn(claims.realm_access),
+      ...scope,
+    ]);
+    if (!wanted.some((role) => held.has(role))) {
+      const role = realm.adminRoles[kind];
+      throw new InsufficientScopeError(
+        `The token lacks the role "${role}" (a client role of realm-management, or a realm role or scope of that name) that this admin request needs.`,
+        role,
+      );
+    }
+    next();
   };
 }
 

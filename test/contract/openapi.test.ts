@@ -4,6 +4,7 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import { DEFAULTS } from '../../src/config/defaults';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../../src/http/routes';
+import { ADMIN_BASE, ADMIN_ROUTES } from '../../src/http/admin-routes';
 import { loadOpenApi, OPENAPI_PATH } from '../../src/http/schemas';
 import type { PasswordResources } from '../../src/index';
 
@@ -31,7 +32,10 @@ describe('openapi.yaml', () => {
   });
 
   it('documents exactly the routes the code serves, and the code serves exactly those', () => {
-    const inCode = ACCOUNT_ROUTES.map((route) => `${route.method.toUpperCase()} ${toTemplate(ACCOUNT_BASE + route.path)}`);
+    const inCode = [
+      ...ACCOUNT_ROUTES.map((route) => `${route.method.toUpperCase()} ${toTemplate(ACCOUNT_BASE + route.path)}`),
+      ...ADMIN_ROUTES.map((route) => `${route.method.toUpperCase()} ${toTemplate(ADMIN_BASE + route.path)}`),
+    ];
     // The standalone app's own routes, read from Express itself.
     const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); } } as unknown as PasswordResources;
     const app = createApp(resources, pino({ level: 'silent' }));
@@ -51,6 +55,19 @@ describe('openapi.yaml', () => {
       if (route.method === 'get') continue;
       const path = (document.paths[toTemplate(ACCOUNT_BASE + route.path)] as Record<string, { requestBody: unknown }>)[route.method];
       expect(JSON.stringify(path?.requestBody)).toContain(`#/components/schemas/${route.bodySchema}`);
+    }
+    for (const route of ADMIN_ROUTES) {
+      const operation = (document.paths[toTemplate(ADMIN_BASE + route.path)] as Record<string, { requestBody?: unknown }>)[route.method];
+      if (route.bodySchema === undefined) expect(operation?.requestBody).toBeUndefined();
+      else expect(JSON.stringify(operation?.requestBody)).toContain(`#/components/schemas/${route.bodySchema}`);
+    }
+  });
+
+  it('names on each admin route the role the code asks for', () => {
+    const names = { view: 'view-users', manage: 'manage-users', viewEvents: 'view-events' } as const;
+    for (const route of ADMIN_ROUTES) {
+      const operation = (document.paths[toTemplate(ADMIN_BASE + route.path)] as Record<string, { description?: string }>)[route.method];
+      expect(operation?.description).toContain(`Needs the \`${names[route.role]}\` role.`);
     }
   });
 });

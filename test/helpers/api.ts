@@ -20,7 +20,7 @@ export interface CallOptions {
  * Send a request and hold the response against `openapi.yaml` before the test
  * looks at it, so every response a test receives is checked.
  */
-export async function call(app: Express, method: 'get' | 'post', path: string, options: CallOptions = {}): Promise<Response> {
+export async function call(app: Express, method: 'get' | 'post' | 'put' | 'delete', path: string, options: CallOptions = {}): Promise<Response> {
   let req = request(app)[method](`${options.prefix ?? ''}${path}`);
   const authorization = options.authorization ?? (options.token === undefined ? undefined : `Bearer ${options.token}`);
   if (authorization !== undefined) req = req.set('Authorization', authorization);

@@ -1,14 +1,17 @@
 import { Schema } from 'mongoose';
 import type { Connection, Model } from 'mongoose';
 import { DuplicateUserError, StoreUnavailableError } from '../../domain/store';
-import type { Credential, CredentialChange, CredentialRehash, NewUser, UserRecord, UserStore } from '../../domain/store';
+import type { Credential, CredentialChange, CredentialRehash, FieldMatch, NewUser, UserFilter, UserRecord, UserStore } from '../../domain/store';
 
 interface CredentialDocument {
+  id?: string | undefined;
   algorithm: Credential['algorithm'];
   hash: string;
   salt?: string | undefined;
   parameters?: Record<string, string | number> | undefined;
   createdAt: Date;
+  temporary?: boolean | undefined;
+  expiresAt?: Date | undefined;
 }
 
 interface UserDocument {
@@ -16,6 +19,9 @@ interface UserDocument {
   userId: string;
   username: string;
   email?: string | undefined;
+  emailVerified?: boolean | undefined;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
   enabled: boolean;
   credential?: CredentialDocument | undefined;
   previousCredentials?: CredentialDocument[] | undefined;
@@ -34,11 +40,14 @@ interface LoginFailuresDocument {
 
 const credentialSchema = new Schema<CredentialDocument>(
   {
+    id: { type: String },
     algorithm: { type: String, required: true },
     hash: { type: String, required: true },
     salt: { type: String },
     parameters: { type: Schema.Types.Mixed },
     createdAt: { type: Date, required: true },
+    temporary: { type: Boolean },
+    expiresAt: { type: Date },
   },
   { _id: false },
 );
@@ -49,6 +58,9 @@ const userSchema = new Schema<UserDocument>(
     userId: { type: String, required: true },
     username: { type: String, required: true },
     email: { type: String },
+    emailVerified: { type: Boolean },
+    firstName: { type: String },
+    lastName: { type: String },
     enabled: { type: Boolean, required: true },
     credential: { type: credentialSchema },
     previousCredentials: { type: [credentialSchema], default: undefined },
@@ -76,11 +88,14 @@ const DUPLICATE_KEY = 11000;
 
 function toCredential(doc: CredentialDocument): Credential {
   return {
+    ...(doc.id === undefined ? {} : { id: doc.id }),
     algorithm: doc.algorithm,
     hash: doc.hash,
     ...(doc.salt === undefined ? {} : { salt: doc.salt }),
     ...(doc.parameters === undefined ? {} : { parameters: { ...doc.parameters } }),
     createdAt: doc.createdAt,
+    ...(doc.temporary === true ? { temporary: true } : {}),
+    ...(doc.expiresAt === undefined ? {} : { expiresAt: doc.expiresAt }),
   };
 }
 
@@ -90,6 +105,9 @@ function toRecord(doc: UserDocument): UserRecord {
     id: doc.userId,
     username: doc.username,
     email: doc.email ?? undefined,
+    emailVerified: doc.emailVerified ?? false,
+    firstName: doc.firstName ?? undefined,
+    lastName: doc.lastName ?? undefined,
     enabled: doc.enabled,
     credential: doc.credential ? toCredential(doc.credential) : undefined,
     previousCredentials: (doc.previousCredentials ?? []).map(toCredential),
@@ -159,6 +177,9 @@ export function createMongooseUserStore(connection: Connection): UserStore {
           userId: user.id,
           username: user.username,
           email: user.email,
+          ...(user.emailVerified === true ? { emailVerified: true } : {}),
+          ...(user.firstName === undefined ? {} : { firstName: user.firstName }),
+          ...(user.lastName === undefined ? {} : { lastName: user.lastName }),
           enabled: user.enabled,
           credential: user.credential,
           requiredActions: [...user.requiredActions],
@@ -244,6 +265,50 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         await users.updateOne({ realm, userId: id, loginFailures: { $exists: true } }, { $unset: { loginFailures: '' } }).exec();
       }),
 
+    find: (realm, filter, page) =>
+      translate(async () => {
+        const docs = await users.find(toQuery(realm, filter)).sort({ username: 1 }).skip(page.first).limit(page.max).lean<UserDocument[]>().exec();
+        return docs.map(toRecord);
+      }),
+
+    count: (realm, filter) => translate(() => users.countDocuments(toQuery(realm, filter)).exec()),
+
+    update: (realm, id, patch) =>
+      translate(async () => {
+        const set: Record<string, unknown> = {};
+        const unset: Record<string, ''> = {};
+        for (const field of ['username', 'email', 'emailVerified', 'firstName', 'lastName', 'enabled', 'requiredActions'] as const) {
+          const value = patch[field];
+          if (value === null) unset[field] = '';
+          else if (value !== undefined) set[field] = Array.isArray(value) ? [...(value as string[])] : value;
+        }
+        if (patch.clearFailures === true) unset.loginFailures = '';
+        try {
+          const doc = await users
+            .findOneAndUpdate({ realm, userId: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) }, { returnDocument: 'after' })
+            .lean<UserDocument>()
+            .exec();
+          return doc ? toRecord(doc) : null;
+        } catch (error) {
+          if (isDuplicateKey(error)) throw new DuplicateUserError(duplicateField(error));
+          throw error;
+        }
+      }),
+
+    delete: (realm, id) =>
+      translate(async () => {
+        const result = await users.deleteOne({ realm, userId: id }).exec();
+        return result.deletedCount === 1;
+      }),
+
+    removeCredential: (realm, id, expectedHash, changedAt) =>
+      translate(async () => {
+        const result = await users
+          .updateOne({ realm, userId: id, 'credential.hash': expectedHash }, { $unset: { credential: '', previousCredentials: '' }, $set: { passwordChangedAt: changedAt } })
+          .exec();
+        return result.modifiedCount === 1;
+      }),
+
     ping: () =>
       translate(async () => {
         const db = connection.db;
@@ -251,6 +316,34 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         await db.command({ ping: 1 });
       }),
   };
+}
+
+/** A regular expression matching `text` literally. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Username and email are stored lower-case: an anchored, case-sensitive prefix can use their index. */
+function fieldCondition(field: string, match: FieldMatch): Record<string, unknown> {
+  const lowerCased = field === 'username' || field === 'email';
+  const value = lowerCased ? match.value.toLowerCase() : match.value;
+  const pattern = match.mode === 'exact' ? `^${literal(value)}$` : match.mode === 'prefix' ? `^${literal(value)}` : literal(value);
+  return { [field]: lowerCased ? { $regex: pattern } : { $regex: pattern, $options: 'i' } };
+}
+
+function toQuery(realm: string, filter: UserFilter): Record<string, unknown> {
+  const all: Record<string, unknown>[] = [{ realm }];
+  for (const field of ['username', 'email', 'firstName', 'lastName'] as const) {
+    const match = filter[field];
+    if (match) all.push(fieldCondition(field, match));
+  }
+  if (filter.any) {
+    const match = filter.any;
+    all.push({ $or: (['username', 'email', 'firstName', 'lastName'] as const).map((field) => fieldCondition(field, match)) });
+  }
+  if (filter.enabled !== undefined) all.push({ enabled: filter.enabled });
+  if (filter.emailVerified !== undefined) all.push(filter.emailVerified ? { emailVerified: true } : { emailVerified: { $ne: true } });
+  return { $and: all };
 }
 
 interface DuplicateKeyError extends Error {
