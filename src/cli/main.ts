@@ -5,12 +5,15 @@
  * print one line to stderr and exit non-zero.
  */
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import mongoose from 'mongoose';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config/env';
 import type { ServerConfig } from '../config/env';
 import { AccountService } from '../domain/account-service';
+import { AdminService } from '../domain/admin-service';
+import type { AdminActor } from '../domain/events';
 import { createBcryptHasher } from '../domain/hashing';
 import { parsePasswordPolicy } from '../domain/policy';
 import { PasswordResourcesError } from '../errors';
@@ -18,6 +21,10 @@ import { OptionsError } from '../options';
 import { startServer } from '../server';
 import type { UserStore } from '../domain/store';
 import { createMongooseUserStore } from '../store/mongoose/user-store';
+import { createMongooseEventStore } from '../store/mongoose/event-store';
+import { DEFAULTS } from '../config/defaults';
+import { userRepresentation } from '../http/admin-routes';
+import type { UserRecord } from '../domain/store';
 import { KeycloakExportError, importKeycloakUsers, readKeycloakExport } from './import-keycloak';
 
 /** A failure to report in one line, with the exit code. */
@@ -42,35 +49,54 @@ async function passwordFrom(given: string | undefined, fromStdin: boolean | unde
   return password;
 }
 
-/** Run `work` with the account service on `MONGODB_URI`, then disconnect. */
-async function withAccounts<T>(config: ServerConfig, realm: string, work: (accounts: AccountService) => Promise<T>): Promise<T> {
-  if (config.mongodbUri === undefined) throw new CliError('MONGODB_URI: is required for this command (the database to change)', 2);
+/** The use cases the user commands run, on `MONGODB_URI`. */
+interface Services {
+  readonly accounts: AccountService;
+  readonly admin: AdminService;
+}
+
+/** Changes made here are admin events, attributed to the operating system's user. */
+function cliActor(): AdminActor {
+  return { userId: `cli:${userInfo().username}`, clientId: 'password-resources-cli' };
+}
+
+/** Run `work` with the account and admin services on `MONGODB_URI`, then disconnect. */
+async function withServices<T>(config: ServerConfig, realm: string, work: (services: Services) => Promise<T>): Promise<T> {
   const realms = config.resources.realms;
   if (Object.keys(realms).length > 0 && !(realm in realms)) {
     throw new CliError(`--realm: "${realm}" is not in REALMS (${Object.keys(realms).join(', ')})`, 2);
   }
   const policy = parsePasswordPolicy(realms[realm]?.passwordPolicy ?? config.resources.passwordPolicy ?? '');
-  const connection = mongoose.createConnection(config.mongodbUri, { bufferCommands: false, serverSelectionTimeoutMS: 5_000 });
-  try {
-    await connection.asPromise();
-    const store = createMongooseUserStore(connection);
-    await store.init();
-    const accounts = new AccountService({ store, hasher: createBcryptHasher({ cost: config.resources.bcryptCost ?? 12 }), policyOf: () => policy });
-    return await work(accounts);
-  } finally {
-    await connection.close();
-  }
+  return withUserStore(config, async (store, connection) => {
+    const events = createMongooseEventStore(connection, { retentionSeconds: (config.resources.eventRetentionDays ?? DEFAULTS.eventRetentionDays) * 86_400 });
+    await events.init();
+    const accounts = new AccountService({
+      store,
+      hasher: createBcryptHasher({ cost: config.resources.bcryptCost ?? DEFAULTS.bcryptCost }),
+      policyOf: () => policy,
+      events: { record: (event) => events.insert(event) },
+    });
+    const admin = new AdminService({ store, accounts, policyOf: () => policy, events: { recordAdmin: (event) => events.insertAdmin(event) } });
+    return work({ accounts, admin });
+  });
+}
+
+/** The user with this username in the realm, or a one-line error. */
+async function userNamed(accounts: AccountService, realm: string, username: string): Promise<UserRecord> {
+  const user = await accounts.findByUsername(realm, username);
+  if (!user) throw new CliError(`no user "${username.toLowerCase()}" in realm "${realm}"`);
+  return user;
 }
 
 /** Run `work` with the user store on `MONGODB_URI`, then disconnect. */
-async function withUserStore<T>(config: ServerConfig, work: (store: UserStore) => Promise<T>): Promise<T> {
+async function withUserStore<T>(config: ServerConfig, work: (store: UserStore, connection: mongoose.Connection) => Promise<T>): Promise<T> {
   if (config.mongodbUri === undefined) throw new CliError('MONGODB_URI: is required for this command (the database to change)', 2);
   const connection = mongoose.createConnection(config.mongodbUri, { bufferCommands: false, serverSelectionTimeoutMS: 5_000 });
   try {
     await connection.asPromise();
     const store = createMongooseUserStore(connection);
     await store.init();
-    return await work(store);
+    return await work(store, connection);
   } finally {
     await connection.close();
   }
@@ -102,6 +128,13 @@ function describe(error: unknown): { message: string; exitCode: number } {
     return { message: `cannot reach MongoDB at MONGODB_URI: ${error.message.split('\n')[0] ?? ''}`, exitCode: 1 };
   }
   return { message: error instanceof Error ? error.message : String(error), exitCode: 1 };
+}
+
+/** A non-negative integer option, or a usage error naming it. */
+function count(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > max) throw new CliError(`${flag}: must be an integer from 0 to ${max}, got "${value}"`, 2);
+  return n;
 }
 
 function print(line: string): void {
@@ -149,8 +182,8 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .action(async (opts: { realm: string; username: string; email?: string; id?: string; password?: string; passwordStdin?: boolean; temporary?: boolean; json?: boolean }) => {
       const config = loadConfig(env, { requireRealms: false });
       const password = opts.password === undefined && opts.passwordStdin !== true ? undefined : await passwordFrom(opts.password, opts.passwordStdin, '--password');
-      const user = await withAccounts(config, opts.realm, (accounts) =>
-        accounts.createUser({ realm: opts.realm, username: opts.username, email: opts.email, id: opts.id, password, temporary: opts.temporary === true }),
+      const user = await withServices(config, opts.realm, ({ admin }) =>
+        admin.createUser({ realm: opts.realm, username: opts.username, email: opts.email, id: opts.id, password, temporary: opts.temporary === true }, cliActor()),
       );
       if (opts.json) print(JSON.stringify({ id: user.id, realm: user.realm, username: user.username, email: user.email ?? null, enabled: user.enabled, requiredActions: user.requiredActions }));
       else print(`created user "${user.username}" with id ${user.id} in realm "${user.realm}"`);
@@ -163,16 +196,91 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .requiredOption('--username <username>', 'the username')
     .option('--new-password <password>', 'the new password (prefer --password-stdin)')
     .option('--password-stdin', 'read the new password from standard input')
+    .option('--generate', 'make a random password that meets the policy, and print it once')
     .option('--temporary', 'the user must choose a new password (UPDATE_PASSWORD)')
-    .action(async (opts: { realm: string; username: string; newPassword?: string; passwordStdin?: boolean; temporary?: boolean }) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { realm: string; username: string; newPassword?: string; passwordStdin?: boolean; generate?: boolean; temporary?: boolean; json?: boolean }) => {
       const config = loadConfig(env, { requireRealms: false });
-      const password = await passwordFrom(opts.newPassword, opts.passwordStdin, '--new-password');
-      await withAccounts(config, opts.realm, async (accounts) => {
-        const user = await accounts.findByUsername(opts.realm, opts.username);
-        if (!user) throw new CliError(`no user "${opts.username.toLowerCase()}" in realm "${opts.realm}"`);
-        await accounts.setPassword(user, password, { temporary: opts.temporary === true });
+      if (opts.generate === true && (opts.newPassword !== undefined || opts.passwordStdin === true)) {
+        throw new CliError('give exactly one of --new-password, --password-stdin or --generate', 2);
+      }
+      const password = opts.generate === true ? undefined : await passwordFrom(opts.newPassword, opts.passwordStdin, '--new-password');
+      const temporary = opts.temporary === true;
+      const { user, generated } = await withServices(config, opts.realm, async ({ accounts, admin }) => {
+        const found = await userNamed(accounts, opts.realm, opts.username);
+        const made = await admin.resetPassword(opts.realm, found.id, { value: password, generate: opts.generate === true, temporary }, cliActor());
+        return { user: found, generated: made };
       });
-      print(`password of "${opts.username.toLowerCase()}" in realm "${opts.realm}" set${opts.temporary ? ' (temporary)' : ''}`);
+      if (opts.json) print(JSON.stringify({ id: user.id, realm: opts.realm, username: user.username, temporary, ...(generated === undefined ? {} : { password: generated }) }));
+      else if (generated !== undefined) print(generated);
+      else print(`password of "${user.username}" in realm "${opts.realm}" set${temporary ? ' (temporary)' : ''}`);
+    });
+
+  program
+    .command('get-users')
+    .description("list a realm's users (like kcadm.sh get users), never their credentials")
+    .requiredOption('--realm <realm>', 'the realm')
+    .option('--username <username>', 'only this username (exact)')
+    .option('--search <text>', 'username, email or name starting with this (*text* anywhere)')
+    .option('--first <n>', 'skip this many', '0')
+    .option('--max <n>', 'at most this many', '100')
+    .option('--json', "print Keycloak's user representations as a JSON array")
+    .action(async (opts: { realm: string; username?: string; search?: string; first: string; max: string; json?: boolean }) => {
+      const config = loadConfig(env, { requireRealms: false });
+      const page = { first: count('--first', opts.first, Number.MAX_SAFE_INTEGER), max: count('--max', opts.max, 10_000) };
+      const search = opts.search;
+      const users = await withServices(config, opts.realm, ({ admin }) =>
+        admin.findUsers(
+          opts.realm,
+          {
+            username: opts.username === undefined ? undefined : { value: opts.username, mode: 'exact' },
+            any: search === undefined ? undefined : /^\*.+\*$/.test(search) ? { value: search.slice(1, -1), mode: 'infix' } : { value: search.replace(/\*$/, ''), mode: 'prefix' },
+          },
+          page,
+        ),
+      );
+      if (opts.json) {
+        print(JSON.stringify(users.map(userRepresentation)));
+        return;
+      }
+      for (const user of users) {
+        print([user.id, user.username, user.email ?? '-', user.enabled ? 'enabled' : 'disabled', user.requiredActions.join(',') || '-'].join('\t'));
+      }
+    });
+
+  for (const [name, enabled] of [['enable', true], ['disable', false]] as const) {
+    program
+      .command(name)
+      .description(enabled ? 'enable a user (and forget their login failures, as Keycloak does)' : 'disable a user: their tokens and passwords stop working')
+      .requiredOption('--realm <realm>', 'the realm')
+      .requiredOption('--username <username>', 'the username')
+      .option('--json', 'print the user as JSON')
+      .action(async (opts: { realm: string; username: string; json?: boolean }) => {
+        const config = loadConfig(env, { requireRealms: false });
+        const user = await withServices(config, opts.realm, async ({ accounts, admin }) => {
+          const found = await userNamed(accounts, opts.realm, opts.username);
+          return admin.updateUser(opts.realm, found.id, { enabled }, cliActor());
+        });
+        if (opts.json) print(JSON.stringify(userRepresentation(user)));
+        else print(`user "${user.username}" in realm "${opts.realm}" ${enabled ? 'enabled' : 'disabled'}`);
+      });
+  }
+
+  program
+    .command('unlock')
+    .description("forget a user's login failures and end a temporary lockout (a permanent lockout needs enable)")
+    .requiredOption('--realm <realm>', 'the realm')
+    .requiredOption('--username <username>', 'the username')
+    .option('--json', 'print the brute force state after it as JSON')
+    .action(async (opts: { realm: string; username: string; json?: boolean }) => {
+      const config = loadConfig(env, { requireRealms: false });
+      const { user, status } = await withServices(config, opts.realm, async ({ accounts, admin }) => {
+        const found = await userNamed(accounts, opts.realm, opts.username);
+        await admin.clearBruteForce(opts.realm, found.id, cliActor());
+        return { user: found, status: await admin.bruteForceStatus(opts.realm, found.id) };
+      });
+      if (opts.json) print(JSON.stringify({ id: user.id, username: user.username, numFailures: status.numFailures, disabled: status.disabled }));
+      else print(`user "${user.username}" in realm "${opts.realm}" unlocked${user.enabled ? '' : ' (still disabled: run enable)'}`);
     });
 
   program

@@ -106,3 +106,67 @@ describe('password-resources set-password', () => {
     expect(result.stderr).toMatch(/^password-resources: cannot reach MongoDB at MONGODB_URI: .+\n$/);
   });
 });
+
+describe('password-resources set-password --generate', () => {
+  it('prints a generated password once, which then validates', async () => {
+    await runCli(['create-user', '--realm', 'alpha', '--username', 'ivan', '--id', 'sub-ivan', '--password', 'ivan old password'], env);
+    const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'ivan', '--generate', '--temporary'], env);
+    expect(result.code).toBe(0);
+    const generated = result.stdout.trimEnd();
+    expect(generated).toMatch(/^\S{20}$/);
+    await expect(validates('sub-ivan', generated)).resolves.toBe(true);
+    const json = await runCli(['set-password', '--realm', 'alpha', '--username', 'ivan', '--generate', '--json'], env);
+    expect(JSON.parse(json.stdout)).toEqual({ id: 'sub-ivan', realm: 'alpha', username: 'ivan', temporary: false, password: expect.stringMatching(/^\S{20}$/) as string });
+  });
+
+  it('refuses --generate with a given password', async () => {
+    const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'ivan', '--generate', '--new-password', 'x'], env);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'password-resources: give exactly one of --new-password, --password-stdin or --generate\n' });
+  });
+});
+
+describe('password-resources get-users, enable, disable, unlock', () => {
+  beforeAll(async () => {
+    for (const name of ['list-anna', 'list-bert', 'list-cleo']) {
+      await runCli(['create-user', '--realm', 'alpha', '--username', name, '--id', `sub-${name}`, '--email', `${name}@example.com`, '--password', `${name} password`], env);
+    }
+  });
+
+  it('lists users, one tab-separated line each, or as JSON, never a credential', async () => {
+    const listed = await runCli(['get-users', '--realm', 'alpha', '--search', 'list-'], env);
+    expect(listed).toEqual({
+      code: 0,
+      stdout: 'sub-list-anna\tlist-anna\tlist-anna@example.com\tenabled\t-\nsub-list-bert\tlist-bert\tlist-bert@example.com\tenabled\t-\nsub-list-cleo\tlist-cleo\tlist-cleo@example.com\tenabled\t-\n',
+      stderr: '',
+    });
+    const json = await runCli(['get-users', '--realm', 'alpha', '--username', 'LIST-BERT', '--json'], env);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: 'sub-list-bert', username: 'list-bert', enabled: true })]);
+    expect(json.stdout).not.toMatch(/\$2b\$|hash|credential/);
+    const paged = await runCli(['get-users', '--realm', 'alpha', '--search', 'list-', '--first', '1', '--max', '1', '--json'], env);
+    expect((JSON.parse(paged.stdout) as { username: string }[]).map((u) => u.username)).toEqual(['list-bert']);
+    expect(await runCli(['get-users', '--realm', 'alpha', '--max', 'lots'], env)).toEqual({ code: 2, stdout: '', stderr: 'password-resources: --max: must be an integer from 0 to 10000, got "lots"\n' });
+  });
+
+  it('disables a user (who stops validating) and enables them again', async () => {
+    expect(await runCli(['disable', '--realm', 'alpha', '--username', 'list-anna'], env)).toEqual({ code: 0, stdout: 'user "list-anna" in realm "alpha" disabled\n', stderr: '' });
+    const refused = await call(createApp(resources, pino({ level: 'silent' })), 'post', validate, { token: await issuer.sign({ sub: 'sub-list-anna' }), body: { password: 'list-anna password' } });
+    expect(refused.status).toBe(401);
+    const enabled = await runCli(['enable', '--realm', 'alpha', '--username', 'list-anna', '--json'], env);
+    expect(JSON.parse(enabled.stdout)).toMatchObject({ id: 'sub-list-anna', enabled: true });
+    await expect(validates('sub-list-anna', 'list-anna password')).resolves.toBe(true);
+  });
+
+  it('unlocks a locked-out user', async () => {
+    const user = await resources.accounts.findByUsername('alpha', 'list-cleo');
+    if (!user) throw new Error('list-cleo missing');
+    // Wrong passwords in quick succession lock with the default settings.
+    const app = createApp(resources, pino({ level: 'silent' }));
+    for (let i = 0; i < 5; i++) await call(app, 'post', validate, { token: await issuer.signAfterChange('sub-list-cleo'), body: { password: 'not the password' } });
+    const locked = await call(createApp(resources, pino({ level: 'silent' })), 'post', validate, { token: await issuer.signAfterChange('sub-list-cleo'), body: { password: 'list-cleo password' } });
+    expect(locked.status).toBe(429);
+    const result = await runCli(['unlock', '--realm', 'alpha', '--username', 'list-cleo', '--json'], env);
+    expect(JSON.parse(result.stdout)).toEqual({ id: 'sub-list-cleo', username: 'list-cleo', numFailures: 0, disabled: false });
+    await expect(validates('sub-list-cleo', 'list-cleo password')).resolves.toBe(true);
+    expect(await runCli(['unlock', '--realm', 'alpha', '--username', 'nobody'], env)).toEqual({ code: 1, stdout: '', stderr: 'password-resources: no user "nobody" in realm "alpha"\n' });
+  });
+});
