@@ -5,6 +5,7 @@
  * credentials as Keycloak hashed them. Each credential stays in its Keycloak
  * format until the user's first successful password check upgrades it.
  */
+import { randomUUID } from 'node:crypto';
 import { CredentialFormatError, parseKeycloakCredential } from '../domain/credential-formats';
 import { parsePasswordPolicy } from '../domain/policy';
 import { DuplicateUserError, UPDATE_PASSWORD } from '../domain/store';
@@ -191,7 +192,8 @@ function planUser(realm: string, representation: unknown): NewUser | SkippedUser
   let credential: Credential;
   try {
     // parseKeycloakCredential checks each field's type, whatever the JSON held.
-    credential = parseKeycloakCredential(password);
+    // Keycloak's credential id carries over, so the admin API names it the same way.
+    credential = { ...parseKeycloakCredential(password), id: typeof password.id === 'string' && password.id !== '' ? password.id : randomUUID() };
   } catch (error) {
     if (error instanceof CredentialFormatError) return skip(error.message);
     throw error;

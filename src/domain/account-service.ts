@@ -271,7 +271,7 @@ export class AccountService {
       const next: Credential = {
         ...(await this.#hasher.hash(password)),
         createdAt,
-        ...(id === undefined ? {} : { id }),
+        id: id ?? randomUUID(),
         ...(temporary === undefined ? {} : { temporary }),
         ...(expiresAt === undefined ? {} : { expiresAt }),
       };

@@ -164,7 +164,7 @@ export class AdminService {
     await this.#audited(realm, actor, 'DELETE', 'USER', () => `users/${id}/credentials/${credentialId}`, async () => {
       const user = await this.getUser(realm, id);
       const credential = user.credential;
-      if (credential?.id !== credentialId) throw new NotFoundError(`The user has no credential "${credentialId}" in realm "${realm}".`);
+      if (credential === undefined || credentialIdOf(credential) !== credentialId) throw new NotFoundError(`The user has no credential "${credentialId}" in realm "${realm}".`);
       const won = await guard(this.#store.removeCredential(realm, id, credential.hash, this.#now()));
       if (!won) throw new ConflictError('The password was changed by another request at the same time; nothing was removed.');
       return { result: undefined };
@@ -214,4 +214,9 @@ export class AdminService {
       throw error;
     }
   }
+}
+
+/** The id the admin API gives a credential; one stored before credentials had ids is `password`. */
+export function credentialIdOf(credential: Credential): string {
+  return credential.id ?? 'password';
 }

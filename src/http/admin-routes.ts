@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { credentialIdOf } from '../domain/admin-service';
 import type { AdminService, BruteForceStatus } from '../domain/admin-service';
 import type { AdminActor, AdminEvent, AuditEvent, EventLog } from '../domain/events';
 import type { Credential, FieldMatch, UserFilter, UserRecord } from '../domain/store';
@@ -142,7 +143,7 @@ export function userRepresentation(user: UserRecord): Record<string, unknown> {
 /** Keycloak's CredentialRepresentation, metadata only. */
 function credentialRepresentation(credential: Credential): Record<string, unknown> {
   return {
-    id: credential.id,
+    id: credentialIdOf(credential),
     type: 'password',
     createdDate: credential.createdAt.getTime(),
     temporary: credential.temporary === true,

@@ -19,6 +19,7 @@ const KNOWN_PASSWORDS = {
 } as const;
 
 interface ExportedCredential {
+  id: string;
   type: string;
   createdDate: number;
   secretData: string;
@@ -108,7 +109,8 @@ describe('password-resources import-keycloak', () => {
       passwordChangedAt: undefined,
       loginFailures: undefined,
     });
-    expect(user.credential).toEqual({ algorithm, hash: secret.value, salt: secret.salt, parameters, createdAt: new Date(password.createdDate) });
+    // Keycloak's credential id carries over, so the admin API names the credential as Keycloak did.
+    expect(user.credential).toEqual({ id: password.id, algorithm, hash: secret.value, salt: secret.salt, parameters, createdAt: new Date(password.createdDate) });
   });
 
   it('lower-cases emails, keeps required actions and the disabled state', async () => {
