@@ -157,8 +157,11 @@ export class ConflictError extends PasswordResourcesError {
 export class TooManyFailuresError extends PasswordResourcesError {
   readonly status = 429;
   readonly code = 'too_many_failures' as const;
-  constructor(readonly retryAfterSeconds: number) {
-    super(`Too many wrong passwords: this account is locked for ${retryAfterSeconds} more seconds.`);
+  constructor(
+    readonly retryAfterSeconds: number,
+    description = `Too many wrong passwords: this account is locked for ${retryAfterSeconds} more seconds.`,
+  ) {
+    super(description);
   }
 }
 

@@ -35,6 +35,16 @@ import { createMongooseUserStore } from './store/mongoose/user-store';
 import { createMongooseEventStore } from './store/mongoose/event-store';
 import type { AdminEventSink, EventSink } from './domain/events';
 import proxyaddr from 'proxy-addr';
+import { redirectAllowed, resolveSmtp } from './config/email-options';
+import type { SmtpOptions } from './config/email-options';
+import type { PasswordChange } from './domain/account-service';
+import { MailDeliveryError } from './domain/mail';
+import { RecoveryService } from './domain/recovery';
+import type { UserRecord } from './domain/store';
+import { InvalidRequestError } from './errors';
+import { RECOVERY_JSON_ROUTES, resetPageRouter } from './http/recovery-routes';
+import { createMailer } from './mail/mailer';
+import { createMongooseActionTokenStore, createMongooseRateLimiter } from './store/mongoose/recovery-stores';
 
 export type { PasswordResourcesOptions, RealmOptions } from './options';
 export { OptionsError } from './options';
@@ -116,6 +126,16 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     if (!found) throw new Error(`unknown realm ${name}`);
     return found;
   };
+  const mailer = createMailer(realmOf);
+  /** Tell the user their password changed (never the password); a mail that cannot go out is logged, the change stands. */
+  const notify = (user: UserRecord, change: PasswordChange): void => {
+    const realm = realmOf(user.realm);
+    if (!realm.notifyPasswordChange || !mailer.configured(realm.name) || user.email === undefined) return;
+    const values = { username: user.username, time: new Date().toUTCString(), temporary: change.temporary };
+    mailer.send({ realm: realm.name, to: user.email, locale: user.locale, kind: change.source === 'admin' ? 'admin-reset' : 'password-changed', values }).catch((error: unknown) => {
+      logger.error({ err: error, realm: realm.name, userId: user.id }, 'password change notification not sent');
+    });
+  };
   const accounts = new AccountService({
     store,
     hasher: resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }),
@@ -125,7 +145,40 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     onRehashError: (error) => {
       logger.warn({ err: error }, 'credential not upgraded to the current scheme; the old one stays valid');
     },
+    onPasswordChanged: notify,
   });
+  const actionTokens = createMongooseActionTokenStore(connection);
+  const rateLimiter = createMongooseRateLimiter(connection);
+  const recovery = new RecoveryService({
+    users: store,
+    tokens: actionTokens,
+    limiter: rateLimiter,
+    accounts,
+    mailer,
+    realmOf,
+    events,
+    redirectAllowed: (realm, uri, clientId) => {
+      const clients = realmOf(realm).clients;
+      const lists = clientId === undefined ? [...clients.values()] : [clients.get(clientId) ?? []];
+      return lists.some((allowed) => redirectAllowed(uri, allowed));
+    },
+    pageUrl: (realm) => (resolved.publicUrl === undefined ? undefined : `${resolved.publicUrl}/realms/${encodeURIComponent(realm)}/password-resources/reset`),
+    onBackgroundError: (error, realm) => {
+      logger.error({ err: error, realm }, error instanceof MailDeliveryError ? 'forgot-password mail not sent' : 'forgot-password failed');
+    },
+  });
+  const testSmtp = async (realm: string, settings: SmtpOptions | undefined, to: string): Promise<void> => {
+    const smtp = settings === undefined ? realmOf(realm).smtp : resolveSmtp('body', settings, process.env, (name, problem) => {
+      throw new InvalidRequestError(`${name}: ${problem}`);
+    });
+    if (smtp === undefined) throw new InvalidRequestError(`Realm "${realm}" has no SMTP settings; send them in the body or set realms.${realm}.smtp.`);
+    try {
+      await mailer.test(realm, smtp, to);
+    } catch (error) {
+      if (error instanceof MailDeliveryError) throw new TemporarilyUnavailableError(`The SMTP server at ${smtp.host}:${smtp.port} failed: ${error.message}`, { cause: error });
+      throw error;
+    }
+  };
 
   const admin = new AdminService({ store, accounts, policyOf: (realm) => realmOf(realm).policy, events: adminEvents });
 
@@ -138,6 +191,8 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       await connection.asPromise();
       await store.init();
       await eventStore.init();
+      await actionTokens.init();
+      await rateLimiter.init();
     })().catch((error: unknown) => {
       starting = undefined;
       logger.error({ err: error }, 'password-resources cannot reach its database');
@@ -168,6 +223,10 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const account = express.Router({ mergeParams: true });
   // Everything here is scoped to the account base path, so the host's other routes never see it.
   account.use(requestId, resolveRealm(resolved.realms), realmCors, whenReady);
+  const audit = (req: express.Request): { ip: string | undefined } => ({ ip: clientIp(req) });
+  // Recovery needs no token: the mail is the proof.
+  for (const route of RECOVERY_JSON_ROUTES) account.post(route.path, ...jsonBody(route.bodySchema), route.handler(recovery, audit));
+  account.use(resetPageRouter(recovery, audit, { secureCookies: resolved.publicUrl?.startsWith('https:') === true, bodyLimitBytes: resolved.bodyLimitBytes }));
   const authentication = [refuseTokensOutsideHeader, authenticate(verifierOf, admitUser(accounts), clientIp)];
   for (const route of ACCOUNT_ROUTES) {
     if (route.method === 'get') {
@@ -188,7 +247,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const adminRouter = express.Router({ mergeParams: true });
   adminRouter.use(requestId, resolveRealm(resolved.realms), whenReady, refuseTokensOutsideHeader, authenticate(verifierOf, admitAdmin, clientIp));
   for (const route of ADMIN_ROUTES) {
-    adminRouter[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? jsonBody(route.bodySchema) : []), route.handler({ admin, events: eventStore }));
+    adminRouter[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? jsonBody(route.bodySchema) : []), route.handler({ admin, events: eventStore, recovery, testSmtp }));
   }
   adminRouter.use(errorHandler(logger, realmOfResponse));
 
@@ -206,6 +265,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       await store.ping();
     },
     async close() {
+      mailer.close();
       if (ownsConnection) await connection.close();
     },
   };

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { JwksOptions, TokenTrust } from './auth/token-verifier';
 import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './config/checks';
 import { DEFAULTS } from './config/defaults';
+import { DEFAULT_LOCALE, LOCALES, resolveClients, resolveRecovery, resolveSmtp, resolveTemplateFolder } from './config/email-options';
+import type { ClientOptions, RecoveryOptions, ResolvedRecovery, ResolvedSmtp, SmtpOptions } from './config/email-options';
 import type { PasswordHasher } from './domain/hashing';
 import { BCRYPT_COST_RANGE } from './domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from './domain/policy';
@@ -46,9 +48,21 @@ export interface RealmOptions {
    * The roles the admin API asks of a token, found as client roles of
    * `realm-management` (Keycloak's layout), realm roles or scopes of that
    * name. Default: Keycloak's `view-users`, `manage-users` (which includes
-   * viewing) and `view-events`.
+   * viewing), `view-events` and `manage-realm`.
    */
   readonly adminRoles?: Partial<AdminRoles>;
+  /** Where mail goes out, Keycloak's field names. Default: none (the email flows answer 400). */
+  readonly smtp?: SmtpOptions;
+  /** Clients and the redirect URIs their links may return to (execute-actions-email, tickets, forgot-password). */
+  readonly clients?: Readonly<Record<string, ClientOptions>>;
+  /** Lifespans and rate limits of reset links and codes. */
+  readonly recovery?: RecoveryOptions;
+  /** A folder whose `email/<locale>/...` and `pages/...` files replace the shipped templates. */
+  readonly templates?: string;
+  /** The language of mails to users without a `locale`: `en` or `de`. Default: `en`. */
+  readonly defaultLocale?: string;
+  /** Mail the user when their password changes (by them, an admin or a reset). Default: true. */
+  readonly notifyPasswordChange?: boolean;
 }
 
 /** The roles of the admin API. */
@@ -59,9 +73,11 @@ export interface AdminRoles {
   readonly manage: string;
   /** Reading events and admin events. */
   readonly viewEvents: string;
+  /** Realm settings: testing the SMTP connection. */
+  readonly manageRealm: string;
 }
 
-export const DEFAULT_ADMIN_ROLES: AdminRoles = Object.freeze({ view: 'view-users', manage: 'manage-users', viewEvents: 'view-events' });
+export const DEFAULT_ADMIN_ROLES: AdminRoles = Object.freeze({ view: 'view-users', manage: 'manage-users', viewEvents: 'view-events', manageRealm: 'manage-realm' });
 
 /** Options of `createPasswordResources`. */
 export interface PasswordResourcesOptions {
@@ -79,6 +95,12 @@ export interface PasswordResourcesOptions {
   readonly clockToleranceSeconds?: number;
   /** Key set fetching. Defaults: timeout 5 s, cooldown 30 s, max age 10 min. */
   readonly jwks?: Partial<JwksOptions>;
+  /**
+   * Where browsers reach this router, e.g. `https://auth.example/gateway`: the
+   * base of the links in mails. Required for the email flows; never taken from
+   * a request's Host header (a forged host would send users elsewhere).
+   */
+  readonly publicUrl?: string;
   /** Largest JSON body accepted, in bytes. Default: 16384. */
   readonly bodyLimitBytes?: number;
   /** Where errors and events are logged. Default: a pino logger at `info` on stdout. */
@@ -110,6 +132,13 @@ export interface ResolvedRealm extends TokenTrust {
   readonly corsOrigins: readonly string[];
   readonly bruteForce: BruteForceSettings;
   readonly adminRoles: AdminRoles;
+  readonly smtp: ResolvedSmtp | undefined;
+  /** Redirect URIs by client id. */
+  readonly clients: ReadonlyMap<string, readonly string[]>;
+  readonly recovery: ResolvedRecovery;
+  readonly templates: string | undefined;
+  readonly defaultLocale: string;
+  readonly notifyPasswordChange: boolean;
 }
 
 /** Options checked and completed. */
@@ -120,6 +149,7 @@ export interface ResolvedOptions {
   readonly clockToleranceSeconds: number;
   readonly jwks: JwksOptions;
   readonly bodyLimitBytes: number;
+  readonly publicUrl: string | undefined;
   readonly logger: Logger | undefined;
   readonly hasher: PasswordHasher | undefined;
   readonly trustedProxies: readonly string[];
@@ -134,9 +164,9 @@ export class OptionsError extends Error {
 
 const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
-  'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs',
+  'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs', 'publicUrl',
 ];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 
 function fail(name: string, problem: string): never {
@@ -180,6 +210,25 @@ function corsOrigins(name: string, cors: RealmOptions['cors']): readonly string[
     if (parsed?.origin !== origin) fail(`${name}.origins`, `"${origin}" is not an origin; write it as a browser sends it, e.g. "https://app.example"`);
   }
   return origins;
+}
+
+function publicUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const problem = checkHttpUrl(value);
+  if (problem) fail('options.publicUrl', problem);
+  return value.replace(/\/+$/, '');
+}
+
+function locale(name: string, value: string | undefined): string {
+  if (value === undefined) return DEFAULT_LOCALE;
+  if (!LOCALES.includes(value)) fail(name, `must be one of ${LOCALES.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function boolean(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(name, `must be true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function adminRoles(name: string, given: Partial<AdminRoles> | undefined): AdminRoles {
@@ -262,6 +311,12 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       corsOrigins: corsOrigins(`${at}.cors`, realm.cors),
       bruteForce: bruteForce(`${at}.bruteForce`, realm.bruteForce),
       adminRoles: adminRoles(`${at}.adminRoles`, realm.adminRoles),
+      smtp: resolveSmtp(`${at}.smtp`, realm.smtp, process.env, fail),
+      clients: resolveClients(`${at}.clients`, realm.clients, fail),
+      recovery: resolveRecovery(`${at}.recovery`, realm.recovery, fail),
+      templates: resolveTemplateFolder(`${at}.templates`, realm.templates, fail),
+      defaultLocale: locale(`${at}.defaultLocale`, realm.defaultLocale),
+      notifyPasswordChange: boolean(`${at}.notifyPasswordChange`, realm.notifyPasswordChange, true),
     }));
   }
 
@@ -282,6 +337,7 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       cacheMaxAgeMs: integer('options.jwks.cacheMaxAgeMs', jwks.cacheMaxAgeMs, DEFAULTS.jwksCacheMaxAgeMs, 0, 86_400_000),
     }),
     bodyLimitBytes: integer('options.bodyLimitBytes', options.bodyLimitBytes, DEFAULTS.bodyLimitBytes, 256, 1_048_576),
+    publicUrl: publicUrl(options.publicUrl),
     logger: options.logger,
     hasher: options.hasher,
     trustedProxies: options.trustedProxies === undefined ? [] : (nameList('options.trustedProxies', options.trustedProxies) ?? []),

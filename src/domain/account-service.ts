@@ -31,6 +31,16 @@ export interface AccountServiceDependencies {
   readonly now?: () => Date;
   /** Told when re-making a credential in the current scheme failed; the check's answer stands. */
   readonly onRehashError?: (error: unknown) => void;
+  /** Told after every password change (to mail the user); must not throw. */
+  readonly onPasswordChanged?: (user: UserRecord, change: PasswordChange) => void;
+}
+
+/** Who changed a password: the user with the current one, an administrator, or the user through a reset link or code. */
+export type PasswordChangeSource = 'self' | 'admin' | 'recovery';
+
+export interface PasswordChange {
+  readonly source: PasswordChangeSource;
+  readonly temporary: boolean;
 }
 
 /** Input of `AccountService.createUser`. */
@@ -48,6 +58,7 @@ export interface CreateUserInput {
   readonly emailVerified?: boolean;
   readonly firstName?: string | undefined;
   readonly lastName?: string | undefined;
+  readonly locale?: string | undefined;
   /** Required actions besides the `UPDATE_PASSWORD` that `temporary` adds. */
   readonly requiredActions?: readonly string[];
 }
@@ -58,6 +69,8 @@ export interface SetPasswordOptions {
   readonly temporary: boolean;
   /** A temporary password stops validating at this instant. */
   readonly expiresAt?: Date | undefined;
+  /** Default `admin`. */
+  readonly source?: PasswordChangeSource;
 }
 
 const NOT_CURRENT: PolicyViolation = {
@@ -78,6 +91,7 @@ export class AccountService {
   readonly #bruteForceOf: (realm: string) => BruteForceSettings;
   readonly #events: EventSink;
   readonly #onRehashError: (error: unknown) => void;
+  readonly #onPasswordChanged: (user: UserRecord, change: PasswordChange) => void;
 
   constructor(dependencies: AccountServiceDependencies) {
     this.#store = dependencies.store;
@@ -87,6 +101,7 @@ export class AccountService {
     this.#bruteForceOf = dependencies.bruteForceOf ?? (() => DEFAULT_BRUTE_FORCE);
     this.#events = dependencies.events ?? { record: () => Promise.resolve() };
     this.#onRehashError = dependencies.onRehashError ?? (() => undefined);
+    this.#onPasswordChanged = dependencies.onPasswordChanged ?? (() => undefined);
   }
 
   /** The enabled user with this subject in the realm, or `null`. */
@@ -144,6 +159,7 @@ export class AccountService {
       else violations.push(...(await this.#historyViolations(user, newPassword, { includeCurrent: false })));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
       await this.#replaceCredential(user, current.hash, newPassword, user.requiredActions.filter((action) => action !== UPDATE_PASSWORD));
+      this.#onPasswordChanged(user, { source: 'self', temporary: false });
       return true;
     });
   }
@@ -163,6 +179,7 @@ export class AccountService {
       const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
       const marks = options.temporary ? { temporary: true, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) } : {};
       await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others, marks);
+      this.#onPasswordChanged(user, { source: options.source ?? 'admin', temporary: options.temporary });
       return true;
     });
   }
@@ -193,6 +210,7 @@ export class AccountService {
           emailVerified: input.emailVerified ?? false,
           firstName: input.firstName,
           lastName: input.lastName,
+          locale: input.locale,
           enabled: input.enabled ?? true,
           credential,
           requiredActions,

@@ -54,6 +54,8 @@ export interface UserRecord {
   readonly emailVerified: boolean;
   readonly firstName: string | undefined;
   readonly lastName: string | undefined;
+  /** The language of mails to the user (Keycloak's `locale` attribute). */
+  readonly locale: string | undefined;
   readonly enabled: boolean;
   readonly credential: Credential | undefined;
   /** Earlier credentials, newest last, kept for `passwordHistory`: hashes only. */
@@ -83,6 +85,7 @@ export interface NewUser {
   readonly emailVerified?: boolean | undefined;
   readonly firstName?: string | undefined;
   readonly lastName?: string | undefined;
+  readonly locale?: string | undefined;
   readonly enabled: boolean;
   readonly credential?: Credential | undefined;
   readonly requiredActions: readonly string[];
@@ -95,6 +98,7 @@ export interface UserPatch {
   readonly emailVerified?: boolean;
   readonly firstName?: string | null;
   readonly lastName?: string | null;
+  readonly locale?: string | null;
   readonly enabled?: boolean;
   readonly requiredActions?: readonly string[];
   /** Forget the brute force detector's state in the same write. */

@@ -4,6 +4,8 @@ import type { AdminService, BruteForceStatus } from '../domain/admin-service';
 import type { AdminActor, AdminEvent, AuditEvent, EventLog } from '../domain/events';
 import type { Credential, FieldMatch, UserFilter, UserRecord } from '../domain/store';
 import { InvalidRequestError } from '../errors';
+import type { SmtpOptions } from '../config/email-options';
+import type { RecoveryService } from '../domain/recovery';
 import type { AdminRoles } from '../options';
 import { contextOf } from './context';
 
@@ -14,6 +16,9 @@ export const ADMIN_BASE = '/admin/realms/:realm';
 export interface AdminHandlerDependencies {
   readonly admin: AdminService;
   readonly events: EventLog;
+  readonly recovery: RecoveryService;
+  /** Keycloak's "Test connection": send a test mail over `smtp` (the realm's when absent) to `to`. */
+  readonly testSmtp: (realm: string, smtp: SmtpOptions | undefined, to: string) => Promise<void>;
 }
 
 /** One route of the admin API: authenticated, with the role it needs; a body checked against `bodySchema`. */
@@ -134,6 +139,7 @@ export function userRepresentation(user: UserRecord): Record<string, unknown> {
     emailVerified: user.emailVerified,
     ...(user.firstName === undefined ? {} : { firstName: user.firstName }),
     ...(user.lastName === undefined ? {} : { lastName: user.lastName }),
+    ...(user.locale === undefined ? {} : { attributes: { locale: [user.locale] } }),
     enabled: user.enabled,
     createdTimestamp: user.createdAt.getTime(),
     requiredActions: [...user.requiredActions],
@@ -216,9 +222,20 @@ interface UserBody {
   lastName?: string | null;
   enabled?: boolean;
   requiredActions?: string[];
+  attributes?: { locale?: string[] };
   createdTimestamp?: number;
   credentials?: { type?: string; value: string; temporary?: boolean }[];
 }
+
+interface TicketBody {
+  ttl_sec?: number;
+  result_url?: string;
+  mark_email_as_verified?: boolean;
+  include_email_in_redirect?: boolean;
+}
+
+/** The actions execute-actions-email can send; Keycloak's others concern sign-in, which is the IdP's. */
+const EMAIL_ACTIONS = ['UPDATE_PASSWORD'];
 
 interface PasswordResetBody {
   type?: string;
@@ -268,6 +285,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
           emailVerified: body.emailVerified ?? false,
           firstName: body.firstName ?? undefined,
           lastName: body.lastName ?? undefined,
+          locale: body.attributes?.locale?.[0],
           // Keycloak's default: a user created without "enabled" is disabled.
           enabled: body.enabled ?? false,
           requiredActions: body.requiredActions ?? [],
@@ -299,8 +317,10 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const body = req.body as UserBody;
       // Scripts send back what GET returned: its read-only fields are accepted when they agree.
       if (body.id !== undefined && body.id !== id) throw new InvalidRequestError(`"id" is "${body.id}" but the path names user "${id}"; a user's id cannot change.`);
-      const { username, email, emailVerified, firstName, lastName, enabled, requiredActions } = body;
-      await admin.updateUser(realm, id, { username, email, emailVerified, firstName, lastName, enabled, requiredActions }, actor);
+      const { username, email, emailVerified, firstName, lastName, enabled, requiredActions, attributes } = body;
+      // Keycloak replaces the attributes given: without `locale` in them, the user has none.
+      const locale = attributes === undefined ? undefined : (attributes.locale?.[0] ?? null);
+      await admin.updateUser(realm, id, { username, email, emailVerified, firstName, lastName, locale, enabled, requiredActions }, actor);
       noContent(res);
     },
   },
@@ -326,6 +346,61 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const generated = await admin.resetPassword(realm, id, { value: body.value, generate: body.generate, temporary, temporaryExpiresIn: body.temporaryExpiresIn }, actor);
       if (generated === undefined) noContent(res);
       else json(res, 200, { type: 'password', value: generated, temporary });
+    },
+  },
+  {
+    method: 'put',
+    path: '/users/:id/execute-actions-email',
+    role: 'manage',
+    bodySchema: 'ExecuteActionsRequest',
+    handler: ({ recovery }) => async (req, res) => {
+      const query = new Query(req, ['lifespan', 'client_id', 'redirect_uri']);
+      const { realm, id } = request(req, res);
+      const actions = req.body as string[];
+      const unsupported = actions.filter((action) => !EMAIL_ACTIONS.includes(action));
+      if (unsupported.length > 0) {
+        throw new InvalidRequestError(`Only ${EMAIL_ACTIONS.join(', ')} can be sent here, not ${unsupported.map((action) => `"${action}"`).join(', ')}.`);
+      }
+      const { audit } = contextOf(res);
+      await recovery.sendResetEmail(
+        realm,
+        id,
+        { lifespanSeconds: query.integer('lifespan', 60, 86_400 * 30), clientId: query.string('client_id'), redirectUri: query.string('redirect_uri') },
+        audit ?? {},
+      );
+      noContent(res);
+    },
+  },
+  {
+    method: 'post',
+    path: '/users/:id/password-change-ticket',
+    role: 'manage',
+    bodySchema: 'PasswordChangeTicketRequest',
+    handler: ({ recovery }) => async (req, res) => {
+      const { realm, id } = request(req, res);
+      const body = req.body as TicketBody;
+      const ticket = await recovery.createTicket(realm, id, {
+        ttlSeconds: body.ttl_sec,
+        resultUrl: body.result_url,
+        markEmailVerified: body.mark_email_as_verified ?? false,
+        includeEmail: body.include_email_in_redirect ?? false,
+      });
+      json(res, 201, { ticket });
+    },
+  },
+  {
+    method: 'post',
+    path: '/testSMTPConnection',
+    role: 'manageRealm',
+    bodySchema: 'TestSmtpRequest',
+    handler: ({ testSmtp }) => async (req, res) => {
+      const { realm } = request(req, res);
+      const { to, ...settings } = req.body as SmtpOptions & { to?: string };
+      const email = contextOf(res).token?.claims.email;
+      const recipient = to ?? (typeof email === 'string' ? email : undefined);
+      if (recipient === undefined) throw new InvalidRequestError('Say where the test mail goes: "to", or a token with an email claim (Keycloak sends it to the admin).');
+      await testSmtp(realm, Object.keys(settings).length > 0 ? settings : undefined, recipient);
+      noContent(res);
     },
   },
   {

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app';
 import { DEFAULTS } from '../../src/config/defaults';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../../src/http/routes';
 import { ADMIN_BASE, ADMIN_ROUTES } from '../../src/http/admin-routes';
+import { RECOVERY_JSON_ROUTES, RESET_PAGE_PATH } from '../../src/http/recovery-routes';
 import { loadOpenApi, OPENAPI_PATH } from '../../src/http/schemas';
 import type { PasswordResources } from '../../src/index';
 
@@ -35,6 +36,8 @@ describe('openapi.yaml', () => {
     const inCode = [
       ...ACCOUNT_ROUTES.map((route) => `${route.method.toUpperCase()} ${toTemplate(ACCOUNT_BASE + route.path)}`),
       ...ADMIN_ROUTES.map((route) => `${route.method.toUpperCase()} ${toTemplate(ADMIN_BASE + route.path)}`),
+      ...RECOVERY_JSON_ROUTES.map((route) => `POST ${toTemplate(ACCOUNT_BASE + route.path)}`),
+      ...['GET', 'POST'].map((method) => `${method} ${toTemplate(ACCOUNT_BASE + RESET_PAGE_PATH)}`),
     ];
     // The standalone app's own routes, read from Express itself.
     const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); } } as unknown as PasswordResources;
@@ -64,7 +67,7 @@ describe('openapi.yaml', () => {
   });
 
   it('names on each admin route the role the code asks for', () => {
-    const names = { view: 'view-users', manage: 'manage-users', viewEvents: 'view-events' } as const;
+    const names = { view: 'view-users', manage: 'manage-users', viewEvents: 'view-events', manageRealm: 'manage-realm' } as const;
     for (const route of ADMIN_ROUTES) {
       const operation = (document.paths[toTemplate(ADMIN_BASE + route.path)] as Record<string, { description?: string }>)[route.method];
       expect(operation?.description).toContain(`Needs the \`${names[route.role]}\` role.`);

@@ -22,6 +22,7 @@ interface UserDocument {
   emailVerified?: boolean | undefined;
   firstName?: string | undefined;
   lastName?: string | undefined;
+  locale?: string | undefined;
   enabled: boolean;
   credential?: CredentialDocument | undefined;
   previousCredentials?: CredentialDocument[] | undefined;
@@ -61,6 +62,7 @@ const userSchema = new Schema<UserDocument>(
     emailVerified: { type: Boolean },
     firstName: { type: String },
     lastName: { type: String },
+    locale: { type: String },
     enabled: { type: Boolean, required: true },
     credential: { type: credentialSchema },
     previousCredentials: { type: [credentialSchema], default: undefined },
@@ -108,6 +110,7 @@ function toRecord(doc: UserDocument): UserRecord {
     emailVerified: doc.emailVerified ?? false,
     firstName: doc.firstName ?? undefined,
     lastName: doc.lastName ?? undefined,
+    locale: doc.locale ?? undefined,
     enabled: doc.enabled,
     credential: doc.credential ? toCredential(doc.credential) : undefined,
     previousCredentials: (doc.previousCredentials ?? []).map(toCredential),
@@ -136,7 +139,7 @@ function isUnavailable(error: unknown): boolean {
   );
 }
 
-async function translate<T>(operation: () => Promise<T>): Promise<T> {
+export async function translate<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
@@ -180,6 +183,7 @@ export function createMongooseUserStore(connection: Connection): UserStore {
           ...(user.emailVerified === true ? { emailVerified: true } : {}),
           ...(user.firstName === undefined ? {} : { firstName: user.firstName }),
           ...(user.lastName === undefined ? {} : { lastName: user.lastName }),
+          ...(user.locale === undefined ? {} : { locale: user.locale }),
           enabled: user.enabled,
           credential: user.credential,
           requiredActions: [...user.requiredActions],
@@ -277,7 +281,7 @@ export function createMongooseUserStore(connection: Connection): UserStore {
       translate(async () => {
         const set: Record<string, unknown> = {};
         const unset: Record<string, ''> = {};
-        for (const field of ['username', 'email', 'emailVerified', 'firstName', 'lastName', 'enabled', 'requiredActions'] as const) {
+        for (const field of ['username', 'email', 'emailVerified', 'firstName', 'lastName', 'locale', 'enabled', 'requiredActions'] as const) {
           const value = patch[field];
           if (value === null) unset[field] = '';
           else if (value !== undefined) set[field] = Array.isArray(value) ? [...(value as string[])] : value;
