@@ -81,8 +81,11 @@ export function expectContract(method: string, path: string, res: Response): voi
       if (resolved.required) throw new Error(`${where}: required header ${name} is missing`);
       continue;
     }
-    const problem = validateAgainst(resolved.schema, value);
-    if (problem) throw new Error(`${where}: header ${name}: ${JSON.stringify(value)}: ${problem}`);
+    // Set-Cookie comes as one value per cookie.
+    for (const one of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      const problem = validateAgainst(resolved.schema, one);
+      if (problem) throw new Error(`${where}: header ${name}: ${JSON.stringify(one)}: ${problem}`);
+    }
   }
   const content = response.content;
   if (!content) {
