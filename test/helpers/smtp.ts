@@ -95,7 +95,7 @@ export class TestSmtpServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await new Promise<void>((resolve) => { this.#server.close(() => { resolve(); }); });
   }
 }
 
