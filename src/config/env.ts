@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BCRYPT_COST_RANGE } from '../domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
@@ -49,16 +50,25 @@ function policySetting(setting: string, value: string): string {
 }
 
 /** The per-realm settings a CONFIG_FILE may hold, by the type of their values. */
-const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] as const;
-const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
+const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'templates', 'defaultLocale'] as const;
+const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange', 'notifyPasswordChange'] as const;
+/** Objects checked, with teaching messages, by the router's options (options.realms.<realm>.<key>). */
+const FILE_REALM_OBJECTS = {
+  bruteForce: "Keycloak's brute force settings",
+  adminRoles: 'role names (view, manage, viewEvents, manageRealm)',
+  smtp: "Keycloak's SMTP settings (host, port, from, ...)",
+  clients: 'client ids, each with its redirectUris',
+  recovery: 'recovery settings (lifespans, codeAttempts, perAddress, perIp)',
+} as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce', 'requiredClientRoles', 'adminRoles'];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, ...Object.keys(FILE_REALM_OBJECTS), 'cors', 'requiredClientRoles'];
 type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
-    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown>; requiredClientRoles: Record<string, string[]>; adminRoles: Record<string, string> }
+    Record<(typeof FILE_REALM_INTEGERS)[number], number> &
+    Pick<RealmOptions, keyof typeof FILE_REALM_OBJECTS> & { cors: { origins: string[] }; requiredClientRoles: Record<string, string[]> }
 >;
 
 /** What a CONFIG_FILE holds: per-realm settings, and two service-wide ones. */
@@ -114,9 +124,10 @@ function readConfigFile(path: string): ConfigFile {
           typeof value === 'object' && value !== null && !Array.isArray(value) &&
           Object.values(value as Record<string, unknown>).every((roles) => Array.isArray(roles) && roles.every((role) => typeof role === 'string'));
         if (!valid) throw new ConfigError(`${at}.requiredClientRoles: must map client ids to lists of roles, got ${JSON.stringify(value)}`);
-      } else if (key === 'bruteForce' || key === 'adminRoles') {
-        // Checked, with teaching messages, by the router's options (options.realms.<realm>.bruteForce, .adminRoles).
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${at}.${key}: must be an object of ${key === 'bruteForce' ? "Keycloak's brute force settings" : 'role names (view, manage, viewEvents)'}`);
+      } else if (key in FILE_REALM_OBJECTS) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          throw new ConfigError(`${at}.${key}: must be an object of ${FILE_REALM_OBJECTS[key as keyof typeof FILE_REALM_OBJECTS]}`);
+        }
       } else if (key === 'cors') {
         const origins: unknown = typeof value === 'object' && value !== null ? (value as { origins?: unknown }).origins : undefined;
         if (!Array.isArray(origins) || !origins.every((item) => typeof item === 'string')) {
@@ -157,6 +168,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
     if (problem) fail('OIDC_ISSUER_BASE_URL', problem);
   }
   const audience = optional(env, 'OIDC_AUDIENCE');
+  const publicUrl = optional(env, 'PUBLIC_URL');
+  const publicUrlProblem = publicUrl === undefined ? undefined : checkHttpUrl(publicUrl);
+  if (publicUrlProblem) fail('PUBLIC_URL', publicUrlProblem);
   const configFile = optional(env, 'CONFIG_FILE');
   const file = configFile === undefined ? { realms: {} } : readConfigFile(configFile);
   const fileRealms = file.realms;
@@ -199,6 +213,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.requiredRealmRoles === undefined ? {} : { requiredRealmRoles: file.requiredRealmRoles }),
       ...(file.requiredClientRoles === undefined ? {} : { requiredClientRoles: file.requiredClientRoles }),
       ...(file.adminRoles === undefined ? {} : { adminRoles: file.adminRoles }),
+      ...(file.smtp === undefined ? {} : { smtp: file.smtp }),
+      ...(file.clients === undefined ? {} : { clients: file.clients }),
+      ...(file.recovery === undefined ? {} : { recovery: file.recovery }),
+      ...(file.notifyPasswordChange === undefined ? {} : { notifyPasswordChange: file.notifyPasswordChange }),
+      ...(file.defaultLocale === undefined ? {} : { defaultLocale: file.defaultLocale }),
+      // A relative folder is read from where the file is.
+      ...(file.templates === undefined || configFile === undefined ? {} : { templates: resolvePath(dirname(configFile), file.templates) }),
     };
   }
 
@@ -210,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       realms,
       bcryptCost,
       passwordPolicy,
+      ...(publicUrl === undefined ? {} : { publicUrl }),
       ...('eventRetentionDays' in file ? { eventRetentionDays: file.eventRetentionDays } : {}),
       ...('trustedProxies' in file ? { trustedProxies: file.trustedProxies } : {}),
     }),
