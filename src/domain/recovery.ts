@@ -173,18 +173,18 @@ export class RecoveryService {
   }
 
   /**
-   * Self-service: count the request against the address and the client, then
-   * answer at once; finding the user and mailing them happens afterwards, so
-   * the answer and its timing are the same whether or not the account exists.
+   * Self-service: count the request against the address and the client; the
+   * rest (finding the user, mailing them) is returned as `afterAnswer`, for
+   * the caller to run once the answer has gone out, so the answer and its
+   * timing are the same whether or not the account exists.
    *
-   * @returns a promise of the background work, for tests; callers do not wait for it.
    * @throws TooManyFailuresError when the address or the client asked too often; InvalidRequestError for a redirect not allowed
    */
   async forgotPassword(
     realm: string,
     request: { identifier: Identifier; method: 'link' | 'code'; clientId?: string | undefined; redirectUri?: string | undefined },
     context: AuditContext,
-  ): Promise<{ background: Promise<void> }> {
+  ): Promise<{ afterAnswer: () => Promise<void> }> {
     const settings = this.#deps.realmOf(realm).recovery;
     if (request.redirectUri !== undefined) this.#checkRedirect(realm, request.redirectUri, request.clientId);
     const address = 'username' in request.identifier ? `u:${request.identifier.username.toLowerCase()}` : `e:${request.identifier.email.toLowerCase()}`;
@@ -195,10 +195,12 @@ export class RecoveryService {
     ]);
     const wait = Math.max(...waits.map((seconds) => seconds ?? 0));
     if (wait > 0) throw new TooManyFailuresError(wait, `Too many reset requests; try again in ${wait} seconds.`);
-    const background = this.#forgotInBackground(realm, request, settings.selfServiceLifespanSeconds, context).catch((error: unknown) => {
-      this.#deps.onBackgroundError?.(error, realm);
-    });
-    return { background };
+    return {
+      afterAnswer: () =>
+        this.#forgotInBackground(realm, request, settings.selfServiceLifespanSeconds, context).catch((error: unknown) => {
+          this.#deps.onBackgroundError?.(error, realm);
+        }),
+    };
   }
 
   /**

@@ -50,11 +50,13 @@ export const RECOVERY_JSON_ROUTES = [
       async (req, res) => {
         const body = req.body as ForgotPasswordBody;
         const realm = realmOf(res);
-        await recovery.forgotPassword(
+        const { afterAnswer } = await recovery.forgotPassword(
           realm.name,
           { identifier: identifierOf(body), method: body.method ?? 'link', clientId: body.client_id, redirectUri: body.redirect_uri },
           audit(req),
         );
+        // The user is looked up only once the answer is out: nothing about it can depend on the account.
+        res.once('finish', () => void afterAnswer());
         res.status(202).set('Cache-Control', 'no-store').json(FORGOT_PASSWORD_ANSWER);
       },
   },
