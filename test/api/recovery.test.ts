@@ -163,8 +163,11 @@ describe("admin's execute-actions-email and the hosted page", () => {
     const seen = smtp.received.length;
     await sendLink(id);
     const link = linkIn(await smtp.next(email, { after: seen }));
+    const beforeChange = smtp.received.length;
     const change = await call(service.app, 'post', `${BASE}/reset-password`, { token: await issuer.signAfterChange(id), body: { currentPassword: 'carla old password 1', newPassword: 'carla new password 2' } });
     expect(change.status).toBe(204);
+    // The user's own change is told too.
+    expect((await smtp.next(email, { after: beforeChange })).subject).toBe('Your password for alpha was changed');
     const res = await request(service.app).get(pathOf(link));
     expect(res.status).toBe(410);
     expect(res.text).toContain('The password was changed after this link was sent');
