@@ -55,8 +55,9 @@ export const RECOVERY_JSON_ROUTES = [
           { identifier: identifierOf(body), method: body.method ?? 'link', clientId: body.client_id, redirectUri: body.redirect_uri },
           audit(req),
         );
-        // The user is looked up only once the answer is out: nothing about it can depend on the account.
-        res.once('finish', () => void afterAnswer());
+        // The user is looked up only once the answer is out, so nothing about it can depend on the account.
+        // 'close' follows the answer, and comes too when the client hung up first: the request still counts.
+        res.once('close', () => void afterAnswer());
         res.status(202).set('Cache-Control', 'no-store').json(FORGOT_PASSWORD_ANSWER);
       },
   },
