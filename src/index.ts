@@ -7,6 +7,7 @@ import { createTokenVerifier } from './auth/token-verifier';
 import type { TokenVerifier } from './auth/token-verifier';
 import { AccountService } from './domain/account-service';
 import { createBcryptHasher } from './domain/hashing';
+import { createHashQueue } from './domain/hash-queue';
 import type { UserStore } from './domain/store';
 import { contextOf } from './http/context';
 import { errorHandler } from './http/error-handler';
@@ -34,6 +35,7 @@ import proxyaddr from 'proxy-addr';
 export type { PasswordResourcesOptions, RealmOptions } from './options';
 export { OptionsError } from './options';
 export type { PasswordHasher } from './domain/hashing';
+export { HashQueueFullError } from './domain/hash-queue';
 
 /** What `createPasswordResources` returns. */
 export interface PasswordResources {
@@ -51,6 +53,9 @@ export interface PasswordResources {
   /** The account use cases, for the CLI and for hosts that script them. */
   readonly accounts: AccountService;
 }
+
+/** libuv's threadpool size when UV_THREADPOOL_SIZE is unset. */
+const LIBUV_DEFAULT_THREADPOOL = 4;
 
 /**
  * Fail closed, fast: mongoose does not queue commands while the database is
@@ -99,9 +104,15 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     if (!found) throw new Error(`unknown realm ${name}`);
     return found;
   };
+  const { concurrency } = resolved.hashQueue;
+  // libuv reads UV_THREADPOOL_SIZE once, at its first use; the serve command sets it before anything else.
+  const threadpool = Number(process.env.UV_THREADPOOL_SIZE ?? '') || LIBUV_DEFAULT_THREADPOOL;
+  if (concurrency > threadpool) {
+    logger.warn({ hashConcurrency: concurrency, threadpool }, 'more hashes may run at once than libuv has threads: set UV_THREADPOOL_SIZE above hashQueue.concurrency');
+  }
   const accounts = new AccountService({
     store,
-    hasher: resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }),
+    hasher: createHashQueue(resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }), resolved.hashQueue),
     policyOf: (realm) => realmOf(realm).policy,
     bruteForceOf: (realm) => realmOf(realm).bruteForce,
     events,

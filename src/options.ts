@@ -2,7 +2,8 @@ import type { Connection } from 'mongoose';
 import type { Logger } from 'pino';
 import type { JwksOptions, TokenTrust } from './auth/token-verifier';
 import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './config/checks';
-import { DEFAULTS } from './config/defaults';
+import { defaultHashConcurrency, DEFAULTS } from './config/defaults';
+import type { HashQueueLimits } from './domain/hash-queue';
 import type { PasswordHasher } from './domain/hashing';
 import { BCRYPT_COST_RANGE } from './domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from './domain/policy';
@@ -74,8 +75,16 @@ export interface PasswordResourcesOptions {
   readonly databaseTimeoutMs?: number;
   /** Days audit events are kept (a TTL index). Default: 90. */
   readonly eventRetentionDays?: number;
-  /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. */
+  /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. It runs behind the hash queue too. */
   readonly hasher?: PasswordHasher;
+  /**
+   * The bounded queue every hash goes through: at most `concurrency` run at
+   * once and `maxWaiting` wait; more get `503 temporarily_unavailable` with
+   * `Retry-After` at once. Defaults: `concurrency` the number of cores,
+   * `maxWaiting` twice `concurrency`. Set `UV_THREADPOOL_SIZE` to more than
+   * `concurrency` (the `serve` command does), or bcrypt waits in libuv's pool of 4.
+   */
+  readonly hashQueue?: { readonly concurrency?: number; readonly maxWaiting?: number };
 }
 
 /** A realm as the router uses it: nothing optional. */
@@ -102,6 +111,7 @@ export interface ResolvedOptions {
   readonly bodyLimitBytes: number;
   readonly logger: Logger | undefined;
   readonly hasher: PasswordHasher | undefined;
+  readonly hashQueue: HashQueueLimits;
   readonly trustedProxies: readonly string[];
   readonly eventRetentionDays: number;
   readonly databaseTimeoutMs: number;
@@ -114,10 +124,11 @@ export class OptionsError extends Error {
 
 const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
-  'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs',
+  'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs', 'hashQueue',
 ];
 const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
+const HASH_QUEUE_OPTION_NAMES = ['concurrency', 'maxWaiting'];
 
 function fail(name: string, problem: string): never {
   throw new OptionsError(`${name}: ${problem}`);
@@ -240,6 +251,9 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
   }
   const jwks = options.jwks ?? {};
   unknown('options.jwks', jwks, JWKS_OPTION_NAMES);
+  const hashQueue = options.hashQueue ?? {};
+  unknown('options.hashQueue', hashQueue, HASH_QUEUE_OPTION_NAMES);
+  const concurrency = integer('options.hashQueue.concurrency', hashQueue.concurrency, defaultHashConcurrency(), 1, 1024);
 
   return Object.freeze({
     realms,
@@ -254,6 +268,10 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
     bodyLimitBytes: integer('options.bodyLimitBytes', options.bodyLimitBytes, DEFAULTS.bodyLimitBytes, 256, 1_048_576),
     logger: options.logger,
     hasher: options.hasher,
+    hashQueue: Object.freeze({
+      concurrency,
+      maxWaiting: integer('options.hashQueue.maxWaiting', hashQueue.maxWaiting, DEFAULTS.hashWaitingPerSlot * concurrency, 0, 1_000_000),
+    }),
     trustedProxies: options.trustedProxies === undefined ? [] : (nameList('options.trustedProxies', options.trustedProxies) ?? []),
     eventRetentionDays: integer('options.eventRetentionDays', options.eventRetentionDays, DEFAULTS.eventRetentionDays, 1, 3_650),
     databaseTimeoutMs: integer('options.databaseTimeoutMs', options.databaseTimeoutMs, DEFAULTS.databaseTimeoutMs, 100, 60_000),
