@@ -8,6 +8,9 @@ import type { TokenVerifier } from './auth/token-verifier';
 import { AccountService } from './domain/account-service';
 import { createBcryptHasher } from './domain/hashing';
 import { createHashQueue } from './domain/hash-queue';
+import { createServiceMetrics } from './metrics';
+import type { Registry } from 'prom-client';
+import { timed, timedUserStore } from './store/timed-user-store';
 import type { UserStore } from './domain/store';
 import { contextOf } from './http/context';
 import { errorHandler } from './http/error-handler';
@@ -52,6 +55,13 @@ export interface PasswordResources {
   close(): Promise<void>;
   /** The account use cases, for the CLI and for hosts that script them. */
   readonly accounts: AccountService;
+  /**
+   * This router's Prometheus metrics (hash queue and durations, audit events and
+   * lockouts, key set fetches, database latency), in a registry of its own: the
+   * standalone server serves it on `/metrics`; a host can serve it or merge it
+   * with `Registry.merge`.
+   */
+  readonly metrics: Registry;
 }
 
 /** libuv's threadpool size when UV_THREADPOOL_SIZE is unset. */
@@ -85,14 +95,17 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     'connection' in resolved.database
       ? resolved.database.connection
       : mongoose.createConnection();
-  const store: UserStore = createMongooseUserStore(connection);
+  const metrics = createServiceMetrics();
+  const observeDatabase = metrics.database.bind(metrics);
+  const store: UserStore = timedUserStore(createMongooseUserStore(connection), observeDatabase);
   const eventStore = createMongooseEventStore(connection, { retentionSeconds: resolved.eventRetentionDays * 86_400 });
   const events: EventSink = {
     async record(event) {
+      metrics.event(event.type);
       // Logged always; stored best effort, so a change that happened is never reported as failed.
       logger.info({ event }, 'audit event');
       try {
-        await eventStore.insert(event);
+        await timed('insertEvent', observeDatabase, () => eventStore.insert(event));
       } catch (error) {
         logger.error({ err: error, event }, 'audit event not stored');
       }
@@ -112,7 +125,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   }
   const accounts = new AccountService({
     store,
-    hasher: createHashQueue(resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }), resolved.hashQueue),
+    hasher: createHashQueue(resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }), resolved.hashQueue, metrics.hashQueue),
     policyOf: (realm) => realmOf(realm).policy,
     bruteForceOf: (realm) => realmOf(realm).bruteForce,
     events,
@@ -141,7 +154,13 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const verifiers = new Map<string, TokenVerifier>(
     [...resolved.realms.values()].map((realm) => [
       realm.name,
-      createTokenVerifier(realm, { clockToleranceSeconds: resolved.clockToleranceSeconds, jwks: resolved.jwks }),
+      createTokenVerifier(realm, {
+        clockToleranceSeconds: resolved.clockToleranceSeconds,
+        jwks: resolved.jwks,
+        onJwks: (outcome) => {
+          metrics.jwks(realm.name, outcome);
+        },
+      }),
     ]),
   );
   const verifierOf = (realm: ResolvedRealm): TokenVerifier => {
@@ -182,6 +201,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     router,
     ready,
     accounts,
+    metrics: metrics.registry,
     async ping() {
       await ready();
       await store.ping();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { createApp } from '../../src/app';
 import { DEFAULTS } from '../../src/config/defaults';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../../src/http/routes';
@@ -33,7 +34,7 @@ describe('openapi.yaml', () => {
   it('documents exactly the routes the code serves, and the code serves exactly those', () => {
     const inCode = ACCOUNT_ROUTES.map((route) => `${route.method.toUpperCase()} ${toTemplate(ACCOUNT_BASE + route.path)}`);
     // The standalone app's own routes, read from Express itself.
-    const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); } } as unknown as PasswordResources;
+    const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); }, metrics: new Registry() } as unknown as PasswordResources;
     const app = createApp(resources, pino({ level: 'silent' }));
     const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
     for (const layer of stack) {

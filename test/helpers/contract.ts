@@ -89,6 +89,15 @@ export function expectContract(method: string, path: string, res: Response): voi
     if (res.text !== '') throw new Error(`${where}: body not documented, got ${res.text}`);
     return;
   }
+  const text = content['text/plain'];
+  if (text && !content['application/json']) {
+    if (!/^text\/plain/.test(String(res.headers['content-type']))) {
+      throw new Error(`${where}: content type ${String(res.headers['content-type'])} is not text/plain`);
+    }
+    const problem = validateAgainst(text.schema, res.text);
+    if (problem) throw new Error(`${where}: body: ${problem}`);
+    return;
+  }
   const media = content['application/json'];
   if (!media) throw new Error(`${where}: no application/json content documented`);
   if (!/^application\/json/.test(String(res.headers['content-type']))) {
