@@ -8,6 +8,10 @@ import type { TokenVerifier } from './auth/token-verifier';
 import { AccountService } from './domain/account-service';
 import { AdminService } from './domain/admin-service';
 import { createBcryptHasher } from './domain/hashing';
+import { createHashQueue } from './domain/hash-queue';
+import { createServiceMetrics } from './metrics';
+import type { Registry } from 'prom-client';
+import { timed, timedUserStore } from './store/timed-user-store';
 import type { UserStore } from './domain/store';
 import { contextOf } from './http/context';
 import { errorHandler } from './http/error-handler';
@@ -49,6 +53,7 @@ import { createMongooseActionTokenStore, createMongooseRateLimiter } from './sto
 export type { PasswordResourcesOptions, RealmOptions } from './options';
 export { OptionsError } from './options';
 export type { PasswordHasher } from './domain/hashing';
+export { HashQueueFullError } from './domain/hash-queue';
 
 /** What `createPasswordResources` returns. */
 export interface PasswordResources {
@@ -67,7 +72,17 @@ export interface PasswordResources {
   readonly accounts: AccountService;
   /** The administrator's use cases (the admin API's), for the CLI and for hosts that script them. */
   readonly admin: AdminService;
+  /**
+   * This router's Prometheus metrics (hash queue and durations, audit events and
+   * lockouts, key set fetches, database latency), in a registry of its own: the
+   * standalone server serves it on `/metrics`; a host can serve it or merge it
+   * with `Registry.merge`.
+   */
+  readonly metrics: Registry;
 }
+
+/** libuv's threadpool size when UV_THREADPOOL_SIZE is unset. */
+const LIBUV_DEFAULT_THREADPOOL = 4;
 
 /**
  * Fail closed, fast: mongoose does not queue commands while the database is
@@ -97,14 +112,17 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     'connection' in resolved.database
       ? resolved.database.connection
       : mongoose.createConnection();
-  const store: UserStore = createMongooseUserStore(connection);
+  const metrics = createServiceMetrics();
+  const observeDatabase = metrics.database.bind(metrics);
+  const store: UserStore = timedUserStore(createMongooseUserStore(connection), observeDatabase);
   const eventStore = createMongooseEventStore(connection, { retentionSeconds: resolved.eventRetentionDays * 86_400 });
   const events: EventSink = {
     async record(event) {
+      metrics.event(event.type);
       // Logged always; stored best effort, so a change that happened is never reported as failed.
       logger.info({ event }, 'audit event');
       try {
-        await eventStore.insert(event);
+        await timed('insertEvent', observeDatabase, () => eventStore.insert(event));
       } catch (error) {
         logger.error({ err: error, event }, 'audit event not stored');
       }
@@ -136,9 +154,15 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
       logger.error({ err: error, realm: realm.name, userId: user.id }, 'password change notification not sent');
     });
   };
+  const { concurrency } = resolved.hashQueue;
+  // libuv reads UV_THREADPOOL_SIZE once, at its first use; the serve command sets it before anything else.
+  const threadpool = Number(process.env.UV_THREADPOOL_SIZE ?? '') || LIBUV_DEFAULT_THREADPOOL;
+  if (concurrency > threadpool) {
+    logger.warn({ hashConcurrency: concurrency, threadpool }, 'more hashes may run at once than libuv has threads: set UV_THREADPOOL_SIZE above hashQueue.concurrency');
+  }
   const accounts = new AccountService({
     store,
-    hasher: resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }),
+    hasher: createHashQueue(resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }), resolved.hashQueue, metrics.hashQueue),
     policyOf: (realm) => realmOf(realm).policy,
     bruteForceOf: (realm) => realmOf(realm).bruteForce,
     events,
@@ -204,7 +228,13 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const verifiers = new Map<string, TokenVerifier>(
     [...resolved.realms.values()].map((realm) => [
       realm.name,
-      createTokenVerifier(realm, { clockToleranceSeconds: resolved.clockToleranceSeconds, jwks: resolved.jwks }),
+      createTokenVerifier(realm, {
+        clockToleranceSeconds: resolved.clockToleranceSeconds,
+        jwks: resolved.jwks,
+        onJwks: (outcome) => {
+          metrics.jwks(realm.name, outcome);
+        },
+      }),
     ]),
   );
   const verifierOf = (realm: ResolvedRealm): TokenVerifier => {
@@ -260,6 +290,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     ready,
     accounts,
     admin,
+    metrics: metrics.registry,
     async ping() {
       await ready();
       await store.ping();

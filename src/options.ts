@@ -2,9 +2,10 @@ import type { Connection } from 'mongoose';
 import type { Logger } from 'pino';
 import type { JwksOptions, TokenTrust } from './auth/token-verifier';
 import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './config/checks';
-import { DEFAULTS } from './config/defaults';
+import { defaultHashConcurrency, DEFAULTS } from './config/defaults';
 import { DEFAULT_LOCALE, LOCALES, resolveClients, resolveRecovery, resolveSmtp, resolveTemplateFolder } from './config/email-options';
 import type { ClientOptions, RecoveryOptions, ResolvedRecovery, ResolvedSmtp, SmtpOptions } from './config/email-options';
+import type { HashQueueLimits } from './domain/hash-queue';
 import type { PasswordHasher } from './domain/hashing';
 import { BCRYPT_COST_RANGE } from './domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from './domain/policy';
@@ -115,8 +116,16 @@ export interface PasswordResourcesOptions {
   readonly databaseTimeoutMs?: number;
   /** Days audit events are kept (a TTL index). Default: 90. */
   readonly eventRetentionDays?: number;
-  /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. */
+  /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. It runs behind the hash queue too. */
   readonly hasher?: PasswordHasher;
+  /**
+   * The bounded queue every hash goes through: at most `concurrency` run at
+   * once and `maxWaiting` wait; more get `503 temporarily_unavailable` with
+   * `Retry-After` at once. Defaults: `concurrency` the number of cores,
+   * `maxWaiting` twice `concurrency`. Set `UV_THREADPOOL_SIZE` to more than
+   * `concurrency` (the `serve` command does), or bcrypt waits in libuv's pool of 4.
+   */
+  readonly hashQueue?: { readonly concurrency?: number; readonly maxWaiting?: number };
 }
 
 /** A realm as the router uses it: nothing optional. */
@@ -152,6 +161,7 @@ export interface ResolvedOptions {
   readonly publicUrl: string | undefined;
   readonly logger: Logger | undefined;
   readonly hasher: PasswordHasher | undefined;
+  readonly hashQueue: HashQueueLimits;
   readonly trustedProxies: readonly string[];
   readonly eventRetentionDays: number;
   readonly databaseTimeoutMs: number;
@@ -164,10 +174,11 @@ export class OptionsError extends Error {
 
 const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
-  'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs', 'publicUrl',
+  'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs', 'publicUrl', 'hashQueue',
 ];
 const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
+const HASH_QUEUE_OPTION_NAMES = ['concurrency', 'maxWaiting'];
 
 function fail(name: string, problem: string): never {
   throw new OptionsError(`${name}: ${problem}`);
@@ -325,6 +336,9 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
   }
   const jwks = options.jwks ?? {};
   unknown('options.jwks', jwks, JWKS_OPTION_NAMES);
+  const hashQueue = options.hashQueue ?? {};
+  unknown('options.hashQueue', hashQueue, HASH_QUEUE_OPTION_NAMES);
+  const concurrency = integer('options.hashQueue.concurrency', hashQueue.concurrency, defaultHashConcurrency(), 1, 1024);
 
   return Object.freeze({
     realms,
@@ -340,6 +354,10 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
     publicUrl: publicUrl(options.publicUrl),
     logger: options.logger,
     hasher: options.hasher,
+    hashQueue: Object.freeze({
+      concurrency,
+      maxWaiting: integer('options.hashQueue.maxWaiting', hashQueue.maxWaiting, DEFAULTS.hashWaitingPerSlot * concurrency, 0, 1_000_000),
+    }),
     trustedProxies: options.trustedProxies === undefined ? [] : (nameList('options.trustedProxies', options.trustedProxies) ?? []),
     eventRetentionDays: integer('options.eventRetentionDays', options.eventRetentionDays, DEFAULTS.eventRetentionDays, 1, 3_650),
     databaseTimeoutMs: integer('options.databaseTimeoutMs', options.databaseTimeoutMs, DEFAULTS.databaseTimeoutMs, 100, 60_000),

@@ -50,7 +50,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const port = typeof address === 'object' && address ? address.port : config.port;
   // An embedded database's URI has no secret and lets the CLI reach it; a given MONGODB_URI may hold a password.
   const databaseUri = database.kind === 'MONGODB_URI' ? undefined : database.uri;
-  logger.info({ port, realms: Object.keys(config.resources.realms), database: database.kind, databaseUri }, 'password-resources listening');
+  logger.info(
+    { port, realms: Object.keys(config.resources.realms), database: database.kind, databaseUri, hashQueue: config.resources.hashQueue, threadpool: process.env.UV_THREADPOOL_SIZE },
+    'password-resources listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {

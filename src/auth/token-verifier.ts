@@ -1,5 +1,5 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwksCache, jwtVerify } from 'jose';
+import type { JWKSCacheInput, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { InvalidTokenError, TemporarilyUnavailableError } from '../errors';
 
 /** Asymmetric algorithms only: `none` and the HMAC family are never accepted. */
@@ -33,6 +33,9 @@ export interface VerifiedToken {
   readonly claims: JWTPayload;
 }
 
+/** Told when the key set was fetched, and when a request failed because it could not be. */
+export type JwksObserver = (outcome: 'fetched' | 'failed') => void;
+
 /** Verifies one realm's bearer tokens. */
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
 
@@ -61,17 +64,30 @@ function describe(error: unknown): string {
  * A key-set function that tells "the key set could not be had" (503: fail
  * closed, retry) from "the key set has no key for this token" (401).
  */
-function keySet(jwksUri: string, options: JwksOptions): JWTVerifyGetKey {
+function keySet(jwksUri: string, options: JwksOptions, observe: JwksObserver): JWTVerifyGetKey {
+  // jose writes the cache's `uat` after each successful fetch (its documented way to tell a new fetch).
+  const cache: JWKSCacheInput = {};
+  let updatedAt: number | undefined;
+  Object.defineProperty(cache, 'uat', {
+    enumerable: true,
+    get: () => updatedAt,
+    set: (value: number) => {
+      updatedAt = value;
+      observe('fetched');
+    },
+  });
   const remote = createRemoteJWKSet(new URL(jwksUri), {
     timeoutDuration: options.timeoutMs,
     cooldownDuration: options.cooldownMs,
     cacheMaxAge: options.cacheMaxAgeMs,
+    [jwksCache]: cache,
   });
   return async (header, token) => {
     try {
       return await remote(header, token);
     } catch (error) {
       if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw error;
+      observe('failed');
       throw new TemporarilyUnavailableError("The realm's signing keys cannot be fetched; retry later.", {
         detail: `JWKS ${jwksUri}: ${error instanceof Error ? error.message : String(error)}`,
         cause: error,
@@ -92,8 +108,11 @@ function keySet(jwksUri: string, options: JwksOptions): JWTVerifyGetKey {
  * );
  * const { subject } = await verify(token);
  */
-export function createTokenVerifier(trust: TokenTrust, options: { clockToleranceSeconds: number; jwks: JwksOptions }): TokenVerifier {
-  const getKey = keySet(trust.jwksUri, options.jwks);
+export function createTokenVerifier(
+  trust: TokenTrust,
+  options: { clockToleranceSeconds: number; jwks: JwksOptions; onJwks?: JwksObserver },
+): TokenVerifier {
+  const getKey = keySet(trust.jwksUri, options.jwks, options.onJwks ?? (() => undefined));
   return async (token) => {
     let payload: JWTPayload;
     try {

@@ -4,6 +4,8 @@
  * the database directly (like Keycloak's kcadm). Each prints one line; errors
  * print one line to stderr and exit non-zero.
  */
+// First: sizes libuv's threadpool before anything uses it.
+import './threadpool';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { DEFAULT_PASSWORD_POLICY } from '../domain/policy';
 
 /**
@@ -29,7 +30,17 @@ export const DEFAULTS = {
   eventRetentionDays: 90,
   /** The largest legitimate body is two passwords; 16 KiB leaves room and stops floods early. */
   bodyLimitBytes: 16_384,
+  /**
+   * Hashes waiting per running one: under overload an accepted request waits at
+   * most about two hashes' time before its own, and the rest get a fast 503.
+   */
+  hashWaitingPerSlot: 2,
 } as const;
+
+/** One hash per core: bcrypt is pure CPU, so more at once only slows each one down. */
+export function defaultHashConcurrency(): number {
+  return availableParallelism();
+}
 
 /** pino's levels. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -5,7 +5,7 @@ import { BCRYPT_COST_RANGE } from '../domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
 import type { PasswordResourcesOptions, RealmOptions } from '../options';
 import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './checks';
-import { DEFAULTS, LOG_LEVELS } from './defaults';
+import { defaultHashConcurrency, DEFAULTS, LOG_LEVELS } from './defaults';
 
 /** The standalone server's configuration, resolved from the environment and `CONFIG_FILE`. */
 export interface ServerConfig {
@@ -158,6 +158,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
   // 0 asks the system for a free port (tests, side-by-side instances).
   const port = integerSetting(env, 'PORT', DEFAULTS.port, 0, 65_535);
   const bcryptCost = integerSetting(env, 'BCRYPT_COST', DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max);
+  const hashConcurrency = integerSetting(env, 'HASH_CONCURRENCY', defaultHashConcurrency(), 1, 1024);
+  const hashMaxWaiting = integerSetting(env, 'HASH_MAX_WAITING', DEFAULTS.hashWaitingPerSlot * hashConcurrency, 0, 1_000_000);
   const logLevel = optional(env, 'LOG_LEVEL') ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const passwordPolicy = policySetting('PASSWORD_POLICY', optional(env, 'PASSWORD_POLICY') ?? DEFAULTS.passwordPolicy);
@@ -232,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       bcryptCost,
       passwordPolicy,
       ...(publicUrl === undefined ? {} : { publicUrl }),
+      hashQueue: Object.freeze({ concurrency: hashConcurrency, maxWaiting: hashMaxWaiting }),
       ...('eventRetentionDays' in file ? { eventRetentionDays: file.eventRetentionDays } : {}),
       ...('trustedProxies' in file ? { trustedProxies: file.trustedProxies } : {}),
     }),

@@ -8,7 +8,7 @@ import type { BruteForceSettings } from '../../src/domain/lockout';
 import { call, expectError } from '../helpers/api';
 import { testDatabaseUri } from '../helpers/db';
 import { TestIssuer } from '../helpers/issuer';
-import { countingHasher } from '../helpers/setup';
+import { countingHasher, RELAXED_HASH_QUEUE } from '../helpers/setup';
 import type { HashCounts } from '../helpers/setup';
 
 const VALIDATE = '/realms/alpha/password-resources/validate-password';
@@ -36,6 +36,7 @@ async function instance(uri: string, bruteForce: Partial<BruteForceSettings>) {
     connection,
     realms: { alpha: { issuer: issuer.issuerOf('alpha'), bruteForce } },
     bcryptCost: 10,
+    hashQueue: RELAXED_HASH_QUEUE,
     hasher: countingHasher(createBcryptHasher({ cost: 10 }), counts),
     logger: pino({ level: 'silent' }),
   });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { createApp } from '../../src/app';
 import { DEFAULTS } from '../../src/config/defaults';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../../src/http/routes';
@@ -40,7 +41,7 @@ describe('openapi.yaml', () => {
       ...['GET', 'POST'].map((method) => `${method} ${toTemplate(ACCOUNT_BASE + RESET_PAGE_PATH)}`),
     ];
     // The standalone app's own routes, read from Express itself.
-    const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); } } as unknown as PasswordResources;
+    const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); }, metrics: new Registry() } as unknown as PasswordResources;
     const app = createApp(resources, pino({ level: 'silent' }));
     const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
     for (const layer of stack) {

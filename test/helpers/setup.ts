@@ -11,6 +11,9 @@ import { TestIssuer } from './issuer';
 /** The lowest cost configuration allows, to keep the suite quick. */
 export const TEST_BCRYPT_COST = 10;
 
+/** A waiting line long enough for every concurrent test: load shedding has its own tests. */
+export const RELAXED_HASH_QUEUE = { maxWaiting: 1_000 } as const;
+
 /** Brute force settings that stay out of the way of tests about other things. */
 export const RELAXED_BRUTE_FORCE = { failureFactor: 1_000, quickLoginCheckMilliSeconds: 0 } as const;
 
@@ -66,6 +69,7 @@ export async function startTestService(
       beta: { issuer: idp.issuerOf('beta'), bruteForce: RELAXED_BRUTE_FORCE },
     },
     bcryptCost: TEST_BCRYPT_COST,
+    hashQueue: RELAXED_HASH_QUEUE,
     hasher: countingHasher(createBcryptHasher({ cost: TEST_BCRYPT_COST }), counts),
     logger: pino({ level: 'silent' }),
     ...overrides,

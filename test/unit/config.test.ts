@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/env';
 
@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       resources: {
         bcryptCost: 12,
+        hashQueue: { concurrency: availableParallelism(), maxWaiting: 2 * availableParallelism() },
         passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail',
         realms: { alpha: { issuer: 'https://idp.example/realms/alpha', passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail' } },
       },
@@ -40,7 +41,10 @@ describe('loadConfig', () => {
       PASSWORD_POLICY: 'length(12)',
       BCRYPT_COST: '11',
       LOG_LEVEL: 'warn',
+      HASH_CONCURRENCY: '3',
+      HASH_MAX_WAITING: '0',
     });
+    expect(config.resources.hashQueue).toEqual({ concurrency: 3, maxWaiting: 0 });
     expect(config.port).toBe(9090);
     expect(config.mongodbUri).toBe('mongodb://db.example/pr');
     expect(config.logLevel).toBe('warn');
@@ -105,6 +109,8 @@ describe('loadConfig', () => {
     [{ PORT: '80a' }, 'PORT: must be an integer from 0 to 65535, got "80a"'],
     [{ PORT: '70000' }, 'PORT: must be an integer from 0 to 65535, got "70000"'],
     [{ BCRYPT_COST: '8' }, 'BCRYPT_COST: must be an integer from 10 to 15, got "8"'],
+    [{ HASH_CONCURRENCY: '0' }, 'HASH_CONCURRENCY: must be an integer from 1 to 1024, got "0"'],
+    [{ HASH_MAX_WAITING: 'many' }, 'HASH_MAX_WAITING: must be an integer from 0 to 1000000, got "many"'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
     [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght" (did you mean "length"?); known policies: length, maxLength, digits, lowerCase, upperCase, passwordHistory, passwordAge, forceExpiredPasswordChange, minStrength, specialChars, notUsername, notContainsUsername, notEmail, notCompromised, regexPattern, passwordBlacklist (got "lenght(12)")'],
     [{ CONFIG_FILE: '/nonexistent/realms.yaml' }, 'CONFIG_FILE: cannot read "/nonexistent/realms.yaml": ENOENT'],

@@ -1,0 +1,117 @@
+import { createBcryptHasher } from '../../src/domain/hashing';
+import type { PasswordHasher } from '../../src/domain/hashing';
+import { call, expectError } from '../helpers/api';
+import { TestIssuer } from '../helpers/issuer';
+import { startTestService, TEST_BCRYPT_COST } from '../helpers/setup';
+import type { TestService } from '../helpers/setup';
+
+const VALIDATE = '/realms/alpha/password-resources/validate-password';
+const RESET = '/realms/alpha/password-resources/reset-password';
+const PASSWORD = 'the right password';
+
+/** bcrypt behind a gate: while it is closed, a hash that started holds its slot until the test opens it. */
+function gatedHasher(): { hasher: PasswordHasher; entered: () => number; close: () => void; open: () => void } {
+  const inner = createBcryptHasher({ cost: TEST_BCRYPT_COST });
+  let entered = 0;
+  let gate: Promise<void> = Promise.resolve();
+  let open: () => void = () => undefined;
+  return {
+    hasher: {
+      async hash(password) {
+        entered += 1;
+        await gate;
+        return inner.hash(password);
+      },
+      async verify(password, credential) {
+        entered += 1;
+        await gate;
+        return inner.verify(password, credential);
+      },
+      needsRehash: (credential) => inner.needsRehash(credential),
+    },
+    entered: () => entered,
+    close: () => {
+      gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+    },
+    open: () => {
+      open();
+    },
+  };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+let issuer: TestIssuer;
+let service: TestService;
+let gate: ReturnType<typeof gatedHasher>;
+beforeAll(async () => {
+  issuer = await TestIssuer.start();
+  gate = gatedHasher();
+  service = await startTestService(
+    'load-shedding',
+    {
+      // One hash at a time and nobody waiting: the second concurrent password check is one too many.
+      hashQueue: { concurrency: 1, maxWaiting: 0 },
+      hasher: gate.hasher,
+      realms: { alpha: { issuer: issuer.issuerOf('alpha'), bruteForce: { failureFactor: 1, quickLoginCheckMilliSeconds: 0 } } },
+    },
+    issuer,
+  );
+});
+afterAll(async () => {
+  gate.open();
+  await service.close();
+  await issuer.stop();
+});
+
+describe('load shedding', () => {
+  it('answers 503 with Retry-After at once when the hash queue is full, and serves what it took', async () => {
+    const [holder, busy, other] = [await service.createUser('holder', PASSWORD), await service.createUser('busy', PASSWORD), await service.createUser('other', PASSWORD)];
+    gate.close();
+    const before = gate.entered();
+    const holding = call(service.app, 'post', VALIDATE, { token: holder.token, body: { password: PASSWORD } });
+    await until(() => gate.entered() === before + 1);
+    const tooMany = await Promise.all([
+      call(service.app, 'post', VALIDATE, { token: busy.token, body: { password: PASSWORD } }),
+      call(service.app, 'post', RESET, { token: other.token, body: { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' } }),
+    ]);
+    for (const res of tooMany) {
+      expectError(res, 503, 'temporarily_unavailable');
+      expect(res.headers['retry-after']).toBe('1');
+    }
+    expect(gate.entered()).toBe(before + 1); // refused before any hash
+
+    gate.open();
+    expect((await holding).body).toEqual({ valid: true });
+    const served = await call(service.app, 'post', VALIDATE, { token: busy.token, body: { password: PASSWORD } });
+    expect(served.body).toEqual({ valid: true });
+  });
+
+  it('never makes work refused before hashing wait behind hashing', async () => {
+    const holder = await service.createUser('holder-2', PASSWORD);
+    const locked = await service.createUser('locked', PASSWORD);
+    // failureFactor 1: one wrong password locks.
+    expect((await call(service.app, 'post', VALIDATE, { token: locked.token, body: { password: 'wrong' } })).body).toEqual({ valid: false });
+    gate.close();
+    const before = gate.entered();
+    const holding = call(service.app, 'post', VALIDATE, { token: holder.token, body: { password: PASSWORD } });
+    await until(() => gate.entered() === before + 1);
+
+    // The only hashing slot is taken and nobody may wait, yet these are answered.
+    const [badToken, lockedUser, badBody] = await Promise.all([
+      call(service.app, 'post', VALIDATE, { token: `${holder.token}x`, body: { password: PASSWORD } }),
+      call(service.app, 'post', VALIDATE, { token: locked.token, body: { password: PASSWORD } }),
+      call(service.app, 'post', VALIDATE, { token: holder.token, body: { password: 12 } }),
+    ]);
+    expectError(badToken, 401, 'invalid_token', 'error');
+    expectError(lockedUser, 429, 'too_many_failures');
+    expectError(badBody, 400, 'invalid_request');
+    expect(gate.entered()).toBe(before + 1);
+    gate.open();
+    expect((await holding).body).toEqual({ valid: true });
+  });
+});
