@@ -144,7 +144,9 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     if (!found) throw new Error(`unknown realm ${name}`);
     return found;
   };
-  const mailer = createMailer(realmOf);
+  const mailer = createMailer(realmOf, (kind, ok) => {
+    metrics.email(kind, ok ? 'sent' : 'failed');
+  });
   /** Tell the user their password changed (never the password); a mail that cannot go out is logged, the change stands. */
   const notify = (user: UserRecord, change: PasswordChange): void => {
     const realm = realmOf(user.realm);

@@ -25,6 +25,8 @@ export interface ServiceMetrics {
   jwks(realm: string, outcome: 'fetched' | 'failed'): void;
   /** A database operation took `seconds`; `ok` is false when it threw. */
   database(operation: string, seconds: number, ok: boolean): void;
+  /** A mail of `kind` was sent, or could not be. */
+  email(kind: string, outcome: 'sent' | 'failed'): void;
 }
 
 /**
@@ -82,6 +84,7 @@ export function createServiceMetrics(): ServiceMetrics {
     registers,
   });
   for (const kind of ['temporary', 'permanent']) lockouts.inc({ kind }, 0);
+  const emails = new Counter({ name: `${METRIC_PREFIX}emails_total`, help: 'Mails handed to the SMTP server, or that it refused or could not take, by kind.', labelNames: ['kind', 'outcome'], registers });
   return {
     registry,
     hashQueue: {
@@ -107,6 +110,9 @@ export function createServiceMetrics(): ServiceMetrics {
     },
     database(operation, seconds, ok) {
       database.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
+    },
+    email(kind, outcome) {
+      emails.inc({ kind, outcome });
     },
   };
 }

@@ -92,7 +92,8 @@ export interface ShippedMailer extends Mailer {
   close(): void;
 }
 
-export function createMailer(realmOf: (realm: string) => MailRealm): ShippedMailer {
+/** `onSent(kind, ok)` is told of every message tried (metrics). */
+export function createMailer(realmOf: (realm: string) => MailRealm, onSent: (kind: MailKind, ok: boolean) => void = () => undefined): ShippedMailer {
   const transports = new Map<string, Transporter>();
   return {
     configured: (name) => realmOf(name).smtp !== undefined,
@@ -106,7 +107,13 @@ export function createMailer(realmOf: (realm: string) => MailRealm): ShippedMail
         transport = nodemailer.createTransport(transportOptions(smtp));
         transports.set(request.realm, transport);
       }
-      await deliver(transport, smtp, mailFolders(realm, locale), request);
+      try {
+        await deliver(transport, smtp, mailFolders(realm, locale), request);
+      } catch (error) {
+        onSent(request.kind, false);
+        throw error;
+      }
+      onSent(request.kind, true);
     },
     async test(name, smtp, to) {
       const realm = realmOf(name);

@@ -220,6 +220,8 @@ describe("admin's execute-actions-email and the hosted page", () => {
       const res = await sendLink(id);
       expectError(res, 503, 'temporarily_unavailable');
       expect((res.body as { error_description: string }).error_description).toContain('Mailbox full: ines@example.com');
+      // Counted, for the operators' alerts.
+      expect(await service.resources.metrics.getSingleMetricAsString('password_resources_emails_total')).toMatch(/password_resources_emails_total\{kind="reset-link",outcome="failed"\} [1-9]/);
       const tested = await call(service.app, 'post', '/admin/realms/alpha/testSMTPConnection', { token: await admin(), body: { to: 'ops@example.com' } });
       expectError(tested, 503, 'temporarily_unavailable');
       expect((tested.body as { error_description: string }).error_description).toContain('Mailbox full');
