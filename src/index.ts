@@ -33,10 +33,12 @@ import { TemporarilyUnavailableError } from './errors';
 import type { PasswordResourcesOptions, ResolvedRealm } from './options';
 import { createMongooseUserStore } from './store/mongoose/user-store';
 import { createMongooseEventStore } from './store/mongoose/event-store';
+import { createKeycloakCredentialStore } from './store/keycloak/credential-store';
+import type { CredentialStore } from './domain/credential-store';
 import type { AdminEventSink, EventSink } from './domain/events';
 import proxyaddr from 'proxy-addr';
 
-export type { PasswordResourcesOptions, RealmOptions } from './options';
+export type { KeycloakCredentialStoreOptions, PasswordResourcesOptions, RealmOptions } from './options';
 export { OptionsError } from './options';
 export type { PasswordHasher } from './domain/hashing';
 
@@ -116,7 +118,27 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     if (!found) throw new Error(`unknown realm ${name}`);
     return found;
   };
+  // Sidecar mode: realms whose passwords Keycloak keeps.
+  const credentialStores = new Map<string, CredentialStore>();
+  for (const realm of resolved.realms.values()) {
+    if (realm.credentialStore.type !== 'keycloak') continue;
+    const { serverUrl, realm: keycloakRealm, clientId, clientSecret, timeoutMs } = realm.credentialStore;
+    credentialStores.set(
+      realm.name,
+      createKeycloakCredentialStore({
+        serverUrl,
+        realm: keycloakRealm,
+        clientId,
+        clientSecret,
+        timeoutMs,
+        onLogoutError: (error) => {
+          logger.warn({ err: error, realm: realm.name }, 'the Keycloak session opened to check a password was not ended; it expires on its own');
+        },
+      }),
+    );
+  }
   const accounts = new AccountService({
+    credentialStoreOf: (realm) => credentialStores.get(realm),
     store,
     hasher: resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }),
     policyOf: (realm) => realmOf(realm).policy,

@@ -53,12 +53,12 @@ const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy'] a
 const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange'] as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce', 'requiredClientRoles', 'adminRoles'];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, 'cors', 'bruteForce', 'requiredClientRoles', 'adminRoles', 'credentialStore'];
 type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
-    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown>; requiredClientRoles: Record<string, string[]>; adminRoles: Record<string, string> }
+    Record<(typeof FILE_REALM_INTEGERS)[number], number> & { cors: { origins: string[] }; bruteForce: Record<string, unknown>; requiredClientRoles: Record<string, string[]>; adminRoles: Record<string, string>; credentialStore: RealmOptions['credentialStore'] }
 >;
 
 /** What a CONFIG_FILE holds: per-realm settings, and two service-wide ones. */
@@ -117,6 +117,11 @@ function readConfigFile(path: string): ConfigFile {
       } else if (key === 'bruteForce' || key === 'adminRoles') {
         // Checked, with teaching messages, by the router's options (options.realms.<realm>.bruteForce, .adminRoles).
         if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${at}.${key}: must be an object of ${key === 'bruteForce' ? "Keycloak's brute force settings" : 'role names (view, manage, viewEvents)'}`);
+      } else if (key === 'credentialStore') {
+        // Checked, with teaching messages, by the router's options (options.realms.<realm>.credentialStore).
+        if (value !== 'mongodb' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+          throw new ConfigError(`${at}.credentialStore: must be mongodb or { type: keycloak, clientId, clientSecret, serverUrl, realm }, got ${JSON.stringify(value)}`);
+        }
       } else if (key === 'cors') {
         const origins: unknown = typeof value === 'object' && value !== null ? (value as { origins?: unknown }).origins : undefined;
         if (!Array.isArray(origins) || !origins.every((item) => typeof item === 'string')) {
@@ -199,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.requiredRealmRoles === undefined ? {} : { requiredRealmRoles: file.requiredRealmRoles }),
       ...(file.requiredClientRoles === undefined ? {} : { requiredClientRoles: file.requiredClientRoles }),
       ...(file.adminRoles === undefined ? {} : { adminRoles: file.adminRoles }),
+      ...(file.credentialStore === undefined ? {} : { credentialStore: file.credentialStore }),
     };
   }
 
