@@ -37,6 +37,8 @@ import { TemporarilyUnavailableError } from './errors';
 import type { PasswordResourcesOptions, ResolvedRealm } from './options';
 import { createMongooseUserStore } from './store/mongoose/user-store';
 import { createMongooseEventStore } from './store/mongoose/event-store';
+import { createKeycloakCredentialStore } from './store/keycloak/credential-store';
+import type { CredentialStore } from './domain/credential-store';
 import type { AdminEventSink, EventSink } from './domain/events';
 import proxyaddr from 'proxy-addr';
 import { redirectAllowed, resolveSmtp } from './config/email-options';
@@ -50,7 +52,7 @@ import { RECOVERY_JSON_ROUTES, resetPageRouter } from './http/recovery-routes';
 import { createMailer } from './mail/mailer';
 import { createMongooseActionTokenStore, createMongooseRateLimiter } from './store/mongoose/recovery-stores';
 
-export type { PasswordResourcesOptions, RealmOptions } from './options';
+export type { KeycloakCredentialStoreOptions, PasswordResourcesOptions, RealmOptions } from './options';
 export { OptionsError } from './options';
 export type { PasswordHasher } from './domain/hashing';
 export { HashQueueFullError } from './domain/hash-queue';
@@ -144,6 +146,25 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     if (!found) throw new Error(`unknown realm ${name}`);
     return found;
   };
+  // Sidecar mode: realms whose passwords Keycloak keeps.
+  const credentialStores = new Map<string, CredentialStore>();
+  for (const realm of resolved.realms.values()) {
+    if (realm.credentialStore.type !== 'keycloak') continue;
+    const { serverUrl, realm: keycloakRealm, clientId, clientSecret, timeoutMs } = realm.credentialStore;
+    credentialStores.set(
+      realm.name,
+      createKeycloakCredentialStore({
+        serverUrl,
+        realm: keycloakRealm,
+        clientId,
+        clientSecret,
+        timeoutMs,
+        onLogoutError: (error) => {
+          logger.warn({ err: error, realm: realm.name }, 'the Keycloak session opened to check a password was not ended; it expires on its own');
+        },
+      }),
+    );
+  }
   const mailer = createMailer(realmOf, (kind, ok) => {
     metrics.email(kind, ok ? 'sent' : 'failed');
   });
@@ -163,6 +184,7 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     logger.warn({ hashConcurrency: concurrency, threadpool }, 'more hashes may run at once than libuv has threads: set UV_THREADPOOL_SIZE above hashQueue.concurrency');
   }
   const accounts = new AccountService({
+    credentialStoreOf: (realm) => credentialStores.get(realm),
     store,
     hasher: createHashQueue(resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }), resolved.hashQueue, metrics.hashQueue),
     policyOf: (realm) => realmOf(realm).policy,

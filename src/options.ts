@@ -64,7 +64,39 @@ export interface RealmOptions {
   readonly defaultLocale?: string;
   /** Mail the user when their password changes (by them, an admin or a reset). Default: true. */
   readonly notifyPasswordChange?: boolean;
+  /**
+   * Where the realm's passwords live: `'mongodb'` (ours, hashed with bcrypt),
+   * or Keycloak itself (sidecar mode): `validate-password` and
+   * `reset-password` then check and set the password stored in Keycloak, while
+   * lockout, revocation and audit stay in our database. Default: `'mongodb'`.
+   *
+   * @example
+   * credentialStore: { type: 'keycloak', clientId: 'password-resources', clientSecret: process.env.KC_SECRET }
+   */
+  readonly credentialStore?: 'mongodb' | KeycloakCredentialStoreOptions;
 }
+
+/** Keycloak as a realm's credential store (sidecar mode). */
+export interface KeycloakCredentialStoreOptions {
+  readonly type: 'keycloak';
+  /** Keycloak's base URL, before `/realms`. Default: the realm's issuer up to `/realms/<name>`. */
+  readonly serverUrl?: string;
+  /** The Keycloak realm. Default: the last segment of the realm's issuer. */
+  readonly realm?: string;
+  /**
+   * A confidential client of that realm with "Direct access grants" on and a
+   * service account holding `realm-management`'s `view-users` and `manage-users`.
+   */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Deadline of each call to Keycloak, in ms. Default: 5000. */
+  readonly timeoutMs?: number;
+}
+
+/** A realm's credential store, resolved. */
+export type ResolvedCredentialStore =
+  | { readonly type: 'mongodb' }
+  | { readonly type: 'keycloak'; readonly serverUrl: string; readonly realm: string; readonly clientId: string; readonly clientSecret: string; readonly timeoutMs: number };
 
 /** The roles of the admin API. */
 export interface AdminRoles {
@@ -148,6 +180,7 @@ export interface ResolvedRealm extends TokenTrust {
   readonly templates: string | undefined;
   readonly defaultLocale: string;
   readonly notifyPasswordChange: boolean;
+  readonly credentialStore: ResolvedCredentialStore;
 }
 
 /** Options checked and completed. */
@@ -176,7 +209,8 @@ const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
   'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs', 'publicUrl', 'hashQueue',
 ];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore'];
+const KEYCLOAK_STORE_OPTION_NAMES = ['type', 'serverUrl', 'realm', 'clientId', 'clientSecret', 'timeoutMs'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 const HASH_QUEUE_OPTION_NAMES = ['concurrency', 'maxWaiting'];
 
@@ -268,6 +302,36 @@ function bruteForce(name: string, given: Partial<BruteForceSettings> | undefined
   });
 }
 
+function credentialStore(name: string, given: RealmOptions['credentialStore'], issuer: string): ResolvedCredentialStore {
+  if (given === undefined || given === 'mongodb') return Object.freeze({ type: 'mongodb' });
+  if ((given as unknown) === 'keycloak') {
+    fail(name, '"keycloak" needs the client it acts as: { type: "keycloak", clientId: "...", clientSecret: "..." } (serverUrl and realm default from the issuer)');
+  }
+  if (typeof given !== 'object' || (given as { type?: unknown }).type !== 'keycloak') {
+    fail(name, `must be "mongodb" or { type: "keycloak", clientId, clientSecret, serverUrl?, realm?, timeoutMs? }, got ${JSON.stringify(given)}`);
+  }
+  unknown(name, given, KEYCLOAK_STORE_OPTION_NAMES);
+  // Keycloak's issuers are <server>/realms/<realm>: both default from it.
+  const fromIssuer = /^(.*)\/realms\/([^/]+)\/?$/.exec(issuer);
+  const serverUrl = given.serverUrl ?? fromIssuer?.[1];
+  const realm = given.realm ?? (fromIssuer?.[2] === undefined ? undefined : decodeURIComponent(fromIssuer[2]));
+  if (serverUrl === undefined) fail(`${name}.serverUrl`, `is required: the issuer "${issuer}" is not Keycloak's <server>/realms/<realm>`);
+  const serverProblem = checkHttpUrl(serverUrl);
+  if (serverProblem) fail(`${name}.serverUrl`, serverProblem);
+  if (realm === undefined || realm === '') fail(`${name}.realm`, `is required: the issuer "${issuer}" is not Keycloak's <server>/realms/<realm>`);
+  for (const key of ['clientId', 'clientSecret'] as const) {
+    if (typeof given[key] !== 'string' || given[key] === '') fail(`${name}.${key}`, `must be a non-empty string (the confidential client's ${key === 'clientId' ? 'id' : 'secret'})`);
+  }
+  return Object.freeze({
+    type: 'keycloak',
+    serverUrl: serverUrl.replace(/\/+$/, ''),
+    realm,
+    clientId: given.clientId,
+    clientSecret: given.clientSecret,
+    timeoutMs: integer(`${name}.timeoutMs`, given.timeoutMs, DEFAULTS.keycloakTimeoutMs, 100, 60_000),
+  });
+}
+
 function policy(name: string, source: string): PasswordPolicy {
   try {
     return parsePasswordPolicy(source);
@@ -328,6 +392,7 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       templates: resolveTemplateFolder(`${at}.templates`, realm.templates, fail),
       defaultLocale: locale(`${at}.defaultLocale`, realm.defaultLocale),
       notifyPasswordChange: boolean(`${at}.notifyPasswordChange`, realm.notifyPasswordChange, true),
+      credentialStore: credentialStore(`${at}.credentialStore`, realm.credentialStore, realm.issuer),
     }));
   }
 

@@ -28,6 +28,8 @@ export const DEFAULTS = {
   databaseTimeoutMs: 5_000,
   /** Keycloak keeps events until told otherwise; 90 days covers an incident review without keeping personal data for ever. */
   eventRetentionDays: 90,
+  /** A Keycloak (sidecar mode) slower than the database deadline is treated the same way: 503 and retry. */
+  keycloakTimeoutMs: 5_000,
   /** The largest legitimate body is two passwords; 16 KiB leaves room and stops floods early. */
   bodyLimitBytes: 16_384,
   /**

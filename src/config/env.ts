@@ -62,13 +62,13 @@ const FILE_REALM_OBJECTS = {
 } as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, ...Object.keys(FILE_REALM_OBJECTS), 'cors', 'requiredClientRoles'];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, ...Object.keys(FILE_REALM_OBJECTS), 'cors', 'requiredClientRoles', 'credentialStore'];
 type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
     Record<(typeof FILE_REALM_INTEGERS)[number], number> &
-    Pick<RealmOptions, keyof typeof FILE_REALM_OBJECTS> & { cors: { origins: string[] }; requiredClientRoles: Record<string, string[]> }
+    Pick<RealmOptions, keyof typeof FILE_REALM_OBJECTS> & { cors: { origins: string[] }; requiredClientRoles: Record<string, string[]>; credentialStore: RealmOptions['credentialStore'] }
 >;
 
 /** What a CONFIG_FILE holds: per-realm settings, and two service-wide ones. */
@@ -127,6 +127,11 @@ function readConfigFile(path: string): ConfigFile {
       } else if (key in FILE_REALM_OBJECTS) {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
           throw new ConfigError(`${at}.${key}: must be an object of ${FILE_REALM_OBJECTS[key as keyof typeof FILE_REALM_OBJECTS]}`);
+        }
+      } else if (key === 'credentialStore') {
+        // Checked, with teaching messages, by the router's options (options.realms.<realm>.credentialStore).
+        if (value !== 'mongodb' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+          throw new ConfigError(`${at}.credentialStore: must be mongodb or { type: keycloak, clientId, clientSecret, serverUrl, realm }, got ${JSON.stringify(value)}`);
         }
       } else if (key === 'cors') {
         const origins: unknown = typeof value === 'object' && value !== null ? (value as { origins?: unknown }).origins : undefined;
@@ -222,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.defaultLocale === undefined ? {} : { defaultLocale: file.defaultLocale }),
       // A relative folder is read from where the file is.
       ...(file.templates === undefined || configFile === undefined ? {} : { templates: resolvePath(dirname(configFile), file.templates) }),
+      ...(file.credentialStore === undefined ? {} : { credentialStore: file.credentialStore }),
     };
   }
 

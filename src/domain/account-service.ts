@@ -8,6 +8,7 @@ import {
   TooManyFailuresError,
 } from '../errors';
 import type { PolicyViolation } from '../errors';
+import type { CredentialStore, ExternalUser } from './credential-store';
 import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
@@ -33,6 +34,11 @@ export interface AccountServiceDependencies {
   readonly onRehashError?: (error: unknown) => void;
   /** Told after every password change (to mail the user); must not throw. */
   readonly onPasswordChanged?: (user: UserRecord, change: PasswordChange) => void;
+  /**
+   * The credential store of a realm whose passwords live elsewhere (Keycloak
+   * in sidecar mode), or `undefined` for ours. Default: ours everywhere.
+   */
+  readonly credentialStoreOf?: (realm: string) => CredentialStore | undefined;
 }
 
 /** Who changed a password: the user with the current one, an administrator, or the user through a reset link or code. */
@@ -92,6 +98,7 @@ export class AccountService {
   readonly #events: EventSink;
   readonly #onRehashError: (error: unknown) => void;
   readonly #onPasswordChanged: (user: UserRecord, change: PasswordChange) => void;
+  readonly #credentialStoreOf: (realm: string) => CredentialStore | undefined;
 
   constructor(dependencies: AccountServiceDependencies) {
     this.#store = dependencies.store;
@@ -102,12 +109,40 @@ export class AccountService {
     this.#events = dependencies.events ?? { record: () => Promise.resolve() };
     this.#onRehashError = dependencies.onRehashError ?? (() => undefined);
     this.#onPasswordChanged = dependencies.onPasswordChanged ?? (() => undefined);
+    this.#credentialStoreOf = dependencies.credentialStoreOf ?? (() => undefined);
   }
 
-  /** The enabled user with this subject in the realm, or `null`. */
+  /**
+   * The enabled user with this subject in the realm, or `null`. In a realm
+   * whose passwords live elsewhere the user is looked up there (username,
+   * email, enabled, required actions) and kept here for what is ours
+   * (lockout, the last change), created on first sight.
+   */
   async findActiveUser(realm: string, id: string): Promise<UserRecord | null> {
+    const external = this.#credentialStoreOf(realm);
+    if (external) return this.#findExternalUser(realm, id, external);
     const user = await guard(this.#store.findById(realm, id));
     return user?.enabled ? user : null;
+  }
+
+  async #findExternalUser(realm: string, id: string, external: CredentialStore): Promise<UserRecord | null> {
+    const remote = await guard(external.findUser(id));
+    if (!remote?.enabled) return null;
+    let local = await guard(this.#store.findById(realm, id));
+    if (!local) {
+      try {
+        local = await guard(
+          this.#store.create({ realm, id, username: remote.username.toLowerCase(), email: remote.email?.toLowerCase(), enabled: true, requiredActions: [] }),
+        );
+      } catch (error) {
+        // A concurrent first request created it: the same outcome.
+        if (!(error instanceof DuplicateUserError) || error.field !== 'id') throw error;
+        local = await guard(this.#store.findById(realm, id));
+      }
+    }
+    // Disabled here only by our own permanent lockout.
+    if (!local?.enabled) return null;
+    return { ...local, username: remote.username.toLowerCase(), email: remote.email?.toLowerCase(), requiredActions: remote.requiredActions };
   }
 
   /**
@@ -119,6 +154,12 @@ export class AccountService {
   async validatePassword(user: UserRecord, password: string, context: AuditContext = {}): Promise<boolean> {
     return this.#audited(user, context, 'VALIDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
+      const external = this.#credentialStoreOf(user.realm);
+      if (external) {
+        const valid = await this.#verifyExternally(external, user, password, context);
+        if (!valid) await this.#record(user, context, 'VALIDATE_PASSWORD_ERROR', 'invalid_user_credentials');
+        return valid;
+      }
       const credential = user.credential;
       const valid = credential !== undefined && (await this.#matches(password, credential));
       await this.#count(user, valid, context);
@@ -150,6 +191,15 @@ export class AccountService {
   async changePassword(user: UserRecord, currentPassword: string, newPassword: string, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
+      const external = this.#credentialStoreOf(user.realm);
+      if (external) {
+        if (!(await this.#verifyExternally(external, user, currentPassword, context))) throw new InvalidCurrentPasswordError();
+        const violations = this.#violations(user, newPassword);
+        if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
+        if (violations.length > 0) throw new InvalidPasswordError(violations);
+        await this.#setExternally(external, user, newPassword, false);
+        return true;
+      }
       const current = user.credential;
       const right = current !== undefined && (await this.#matches(currentPassword, current));
       await this.#count(user, right, context);
@@ -173,6 +223,13 @@ export class AccountService {
    */
   async setPassword(user: UserRecord, password: string, options: SetPasswordOptions, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
+      const external = this.#credentialStoreOf(user.realm);
+      if (external) {
+        const violations = this.#violations(user, password);
+        if (violations.length > 0) throw new InvalidPasswordError(violations);
+        await this.#setExternally(external, user, password, options.temporary);
+        return true;
+      }
       const violations = this.#violations(user, password);
       violations.push(...(await this.#historyViolations(user, password, { includeCurrent: true })));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
@@ -227,6 +284,35 @@ export class AccountService {
   /** The user with this username in the realm, enabled or not, or `null`. */
   async findByUsername(realm: string, username: string): Promise<UserRecord | null> {
     return guard(this.#store.findByUsername(realm, username.toLowerCase()));
+  }
+
+  /**
+   * Check a password against the realm's credential store, counting a wrong
+   * one here as for our own credentials; a user the store's own detector has
+   * locked gets 429 too.
+   */
+  async #verifyExternally(external: CredentialStore, user: UserRecord, password: string, context: AuditContext): Promise<boolean> {
+    const check = await guard(external.verify(externalView(user), password));
+    switch (check.kind) {
+      case 'locked':
+        throw new TooManyFailuresError(check.retryAfterSeconds);
+      case 'valid':
+      case 'invalid':
+        await this.#count(user, check.kind === 'valid', context);
+        return check.kind === 'valid';
+    }
+  }
+
+  /**
+   * Set the password in the realm's credential store (its own policy may still
+   * refuse it: InvalidPasswordError), then note the change here for
+   * revocation. There is no compare-and-set across the two systems: of two
+   * concurrent changes, Keycloak keeps the last one.
+   */
+  async #setExternally(external: CredentialStore, user: UserRecord, password: string, temporary: boolean): Promise<void> {
+    await guard(external.setPassword(externalView(user), password, { temporary }));
+    const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
+    await guard(this.#store.recordPasswordChange(user.realm, user.id, this.#now(), temporary ? [...others, UPDATE_PASSWORD] : others));
   }
 
   /** 429 before any hash while a lockout lasts. */
@@ -356,6 +442,10 @@ export class AccountService {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+function externalView(user: UserRecord): ExternalUser {
+  return { id: user.id, username: user.username, email: user.email, enabled: user.enabled, requiredActions: user.requiredActions };
+}
 
 /** A bound on the earlier credentials kept per user, whatever passwordAge asks: the document stays small. */
 export const MAX_PREVIOUS_CREDENTIALS = 50;

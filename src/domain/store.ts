@@ -208,6 +208,14 @@ export interface UserStore {
    * @returns whether this call won.
    */
   removeCredential(realm: string, id: string, expectedHash: string, changedAt: Date): Promise<boolean>;
+  /**
+   * Note a password change made in an external credential store (sidecar
+   * mode), where our database keeps no credential: `changedAt` becomes the
+   * last change (tokens before it are refused; never moved back) and
+   * `requiredActions` replace the user's, in one write.
+   * @returns whether there was such a user.
+   */
+  recordPasswordChange(realm: string, id: string, changedAt: Date, requiredActions: readonly string[]): Promise<boolean>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
 }

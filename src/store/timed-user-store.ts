@@ -37,6 +37,8 @@ export function timedUserStore(store: UserStore, observe: StoreTimer): UserStore
     update: (realm, id, patch) => timed('update', observe, () => store.update(realm, id, patch)),
     delete: (realm, id) => timed('delete', observe, () => store.delete(realm, id)),
     removeCredential: (realm, id, expectedHash, changedAt) => timed('removeCredential', observe, () => store.removeCredential(realm, id, expectedHash, changedAt)),
+    recordPasswordChange: (realm, id, changedAt, requiredActions) =>
+      timed('recordPasswordChange', observe, () => store.recordPasswordChange(realm, id, changedAt, requiredActions)),
     ping: () => timed('ping', observe, () => store.ping()),
   };
 }

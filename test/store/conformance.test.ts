@@ -98,6 +98,22 @@ function describeUserStoreConformance(name: string, open: () => Promise<StoreFix
       }
     });
 
+    it('records an external password change, never moving the change time back', async () => {
+      const id = unique('external');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: ['UPDATE_PASSWORD', 'VERIFY_EMAIL'] });
+      const later = new Date(Date.now() + 5_000);
+      expect(await fixture.store.recordPasswordChange('alpha', id, later, ['VERIFY_EMAIL'])).toBe(true);
+      expect(await fixture.store.recordPasswordChange('alpha', id, new Date(Date.now() - 5_000), ['VERIFY_EMAIL'])).toBe(true);
+      const stored = await fixture.store.findById('alpha', id);
+      expect({ changedAt: stored?.passwordChangedAt?.getTime(), requiredActions: stored?.requiredActions, credential: stored?.credential }).toEqual({
+        changedAt: later.getTime(),
+        requiredActions: ['VERIFY_EMAIL'],
+        credential: undefined,
+      });
+      expect(await fixture.store.recordPasswordChange('alpha', unique('nobody'), later, [])).toBe(false);
+      expect(await fixture.store.recordPasswordChange('beta', id, later, [])).toBe(false);
+    });
+
     it('allows the same username in two realms', async () => {
       const username = unique('shared');
       await fixture.store.create({ realm: 'alpha', id: `${username}-a`, username, enabled: true, requiredActions: [] });

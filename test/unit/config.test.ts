@@ -96,6 +96,11 @@ describe('loadConfig', () => {
     );
   });
 
+  it("passes a realm's credentialStore from CONFIG_FILE to the router's options (sidecar mode)", () => {
+    const path = file('sidecar.yaml', 'realms:\n  alpha:\n    credentialStore: { type: keycloak, clientId: password-resources, clientSecret: s3cret }\n');
+    expect(loadConfig({ ...base, CONFIG_FILE: path }).resources.realms.alpha?.credentialStore).toEqual({ type: 'keycloak', clientId: 'password-resources', clientSecret: 's3cret' });
+  });
+
   it('lets the CLI run without REALMS', () => {
     expect(loadConfig({}, { requireRealms: false }).resources.realms).toEqual({});
   });
@@ -129,6 +134,7 @@ describe('loadConfig', () => {
     ['realms:\n  alpha:\n    revokeTokensOnPasswordChange: "no"', /CONFIG_FILE: realms.alpha.revokeTokensOnPasswordChange: must be true or false, got "no"/],
     ['realms:\n  alpha:\n    allowedClients: account-console', /CONFIG_FILE: realms.alpha.allowedClients: must be a list of names, got "account-console"/],
     ['realms:\n  alpha:\n    maxAuthAge: 0', /CONFIG_FILE: realms.alpha.maxAuthAge: must be a positive integer \(seconds\), got 0/],
+    ['realms:\n  alpha:\n    credentialStore: [keycloak]', /CONFIG_FILE: realms.alpha.credentialStore: must be mongodb or \{ type: keycloak, clientId, clientSecret, serverUrl, realm \}, got \["keycloak"\]/],
   ])('refuses a CONFIG_FILE holding %j with a message that teaches', (text, message) => {
     expect(() => loadConfig({ ...base, CONFIG_FILE: file(`bad-${Math.random()}.yaml`, text) })).toThrow(message);
   });

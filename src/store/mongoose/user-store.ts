@@ -313,6 +313,13 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         return result.modifiedCount === 1;
       }),
 
+    recordPasswordChange: (realm, id, changedAt, requiredActions) =>
+      translate(async () => {
+        // $max: of two changes recorded out of order, the later one stays.
+        const result = await users.updateOne({ realm, userId: id }, { $max: { passwordChangedAt: changedAt }, $set: { requiredActions: [...requiredActions] } }).exec();
+        return result.matchedCount === 1;
+      }),
+
     ping: () =>
       translate(async () => {
         const db = connection.db;

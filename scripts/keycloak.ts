@@ -1,0 +1,239 @@
+/**
+ * A real Keycloak for the tests, from its server distribution on Maven Central.
+ *
+ * `npm run keycloak:install` downloads the pinned distribution into the user
+ * cache (`~/.cache/password-resources/keycloak-<version>`), checks it against
+ * Maven Central's SHA-1, and starts it once in dev mode: that builds the dev
+ * server image (Quarkus augmentation, ~30-60 s on two cores) and leaves an
+ * initialised H2 database (master realm and a bootstrap admin) as a template.
+ * Each test run then copies the template and starts in ~15-25 s instead of
+ * ~60 s (a fresh database spends 20-30 s creating its schema).
+ *
+ * Runs on JDK 17 (Keycloak 26 supports 17, 21 and 25).
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { cacheDir, freePort } from '../src/db/mongo-server';
+
+export const KEYCLOAK_VERSION = '26.7.3';
+const DIST_URL = `https://repo1.maven.org/maven2/org/keycloak/keycloak-quarkus-dist/${KEYCLOAK_VERSION}/keycloak-quarkus-dist-${KEYCLOAK_VERSION}.zip`;
+
+/** The bootstrap admin of the master realm (loopback only, test data). */
+export const KEYCLOAK_ADMIN = { username: 'admin', password: 'admin-password-for-tests' } as const;
+
+const run = promisify(execFile);
+
+export function keycloakHome(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), `keycloak-${KEYCLOAK_VERSION}`);
+}
+
+const templateDir = (home: string): string => join(home, 'template-db');
+const READY_MARK = '.password-resources-ready';
+
+/** H2 in a file of our own; AUTO_SERVER lets `kc.sh export` read it while the server runs. */
+export function h2Url(dir: string): string {
+  return `jdbc:h2:file:${join(dir, 'keycloakdb')};NON_KEYWORDS=VALUE;AUTO_SERVER=TRUE`;
+}
+
+/**
+ * The options of every `kc.sh` run. They must not vary between runs: a
+ * build-time option that changes makes Keycloak rebuild its image (~45 s).
+ */
+function serverArgs(port: number, dbDir: string): string[] {
+  return ['start-dev', '--http-host', '127.0.0.1', '--http-port', String(port), '--db', 'dev-file', '--db-url', h2Url(dbDir)];
+}
+
+export interface KeycloakServer {
+  readonly url: string;
+  readonly home: string;
+  /** The H2 URL of this server's database, for `kc.sh export --db-url`. */
+  readonly dbUrl: string;
+  readonly startupMs: number;
+  stop(): Promise<void>;
+}
+
+/** Download, unpack, build and initialise, once; later calls return at once. */
+export async function installKeycloak(log: (line: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const home = keycloakHome(env);
+  if (existsSync(join(home, READY_MARK))) return home;
+  await checkJava();
+  const root = cacheDir(env);
+  await mkdir(root, { recursive: true });
+  if (!existsSync(join(home, 'bin', 'kc.sh'))) {
+    const zip = join(root, `keycloak-quarkus-dist-${KEYCLOAK_VERSION}.zip`);
+    if (!existsSync(zip)) {
+      log(`downloading ${DIST_URL}`);
+      await download(DIST_URL, zip);
+    }
+    const unpack = await mkdtemp(join(root, 'keycloak-unpack-'));
+    await run('unzip', ['-q', zip, '-d', unpack]);
+    await rm(home, { recursive: true, force: true });
+    await rename(join(unpack, `keycloak-${KEYCLOAK_VERSION}`), home);
+    await rm(unpack, { recursive: true, force: true });
+  }
+  log('building the dev image and a template database (once)');
+  await rm(templateDir(home), { recursive: true, force: true });
+  const server = await launch(home, templateDir(home), log, 300_000);
+  log(`first start took ${Math.round(server.startupMs / 1000)} s`);
+  await server.stop();
+  await writeFile(join(home, READY_MARK), `${new Date().toISOString()}\n`);
+  return home;
+}
+
+/** Start a Keycloak on a free loopback port with a fresh copy of the template database. */
+export async function startKeycloak(log: (line: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env): Promise<KeycloakServer> {
+  const home = await installKeycloak(log, env);
+  const dbDir = await mkdtemp(join(tmpdir(), 'password-resources-keycloak-'));
+  await copyFile(join(templateDir(home), 'keycloakdb.mv.db'), join(dbDir, 'keycloakdb.mv.db'));
+  const server = await launch(home, dbDir, log, 240_000);
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await rm(dbDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function launch(home: string, dbDir: string, log: (line: string) => void, timeoutMs: number): Promise<KeycloakServer> {
+  await mkdir(dbDir, { recursive: true });
+  const port = await freePort();
+  const started = Date.now();
+  const logFile = join(dbDir, 'keycloak.log');
+  const out = createWriteStream(logFile);
+  // Its own process group, so stop() reaches kc.sh and the JVM it starts.
+  const child = spawn(join(home, 'bin', 'kc.sh'), serverArgs(port, dbDir), {
+    cwd: home,
+    detached: true,
+    env: {
+      ...process.env,
+      KC_BOOTSTRAP_ADMIN_USERNAME: KEYCLOAK_ADMIN.username,
+      KC_BOOTSTRAP_ADMIN_PASSWORD: KEYCLOAK_ADMIN.password,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    await terminate(child);
+    out.end();
+  };
+  try {
+    await waitForKeycloak(url, child, timeoutMs);
+  } catch (error) {
+    await stop();
+    const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-30).join('\n');
+    throw new Error(`Keycloak ${KEYCLOAK_VERSION} did not start: ${error instanceof Error ? error.message : String(error)}\n${tail}`);
+  }
+  const startupMs = Date.now() - started;
+  log(`Keycloak ${KEYCLOAK_VERSION} at ${url} ready in ${Math.round(startupMs / 1000)} s (log: ${logFile})`);
+  return { url, home, dbUrl: h2Url(dbDir), startupMs, stop };
+}
+
+async function waitForKeycloak(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`kc.sh exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/realms/master/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`no answer from ${url} within ${timeoutMs / 1000} s`);
+}
+
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
+  const pid = child.pid;
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => {
+    signal('SIGKILL');
+  }, 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Run `kc.sh export` against a running server's database (reusing the dev image: `--optimized`). */
+export async function exportRealm(server: Pick<KeycloakServer, 'home' | 'dbUrl'>, realm: string, file: string): Promise<void> {
+  await run(join(server.home, 'bin', 'kc.sh'), ['export', '--optimized', '--realm', realm, '--users', 'same_file', '--file', file, '--db', 'dev-file', '--db-url', server.dbUrl], {
+    cwd: server.home,
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 180_000,
+  });
+}
+
+async function checkJava(): Promise<void> {
+  let version: string;
+  try {
+    version = (await run('java', ['-version'])).stderr;
+  } catch {
+    throw new Error('Keycloak needs a Java runtime (17 or newer) on PATH: java was not found');
+  }
+  const major = /version "(\d+)/.exec(version)?.[1];
+  if (major === undefined || Number(major) < 17) throw new Error(`Keycloak ${KEYCLOAK_VERSION} needs Java 17 or newer, found: ${version.split('\n')[0] ?? version}`);
+}
+
+async function download(url: string, file: string): Promise<void> {
+  const expected = (await (await fetch(`${url}.sha1`)).text()).trim().slice(0, 40);
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`GET ${url}: ${res.status}`);
+  const data = Buffer.from(await res.arrayBuffer());
+  const actual = createHash('sha1').update(data).digest('hex');
+  if (actual !== expected) throw new Error(`${url}: SHA-1 ${actual} does not match Maven Central's ${expected}`);
+  const partial = `${file}.partial`;
+  await writeFile(partial, data);
+  await rename(partial, file);
+}
+
+if (require.main === module) {
+  const command = process.argv[2];
+  const log = (line: string): void => {
+    process.stdout.write(`[keycloak] ${line}\n`);
+  };
+  const main = async (): Promise<void> => {
+    if (command === 'install') {
+      const started = Date.now();
+      const home = await installKeycloak(log);
+      log(`Keycloak ${KEYCLOAK_VERSION} ready in ${home} (${Math.round((Date.now() - started) / 1000)} s)`);
+      return;
+    }
+    if (command === 'start') {
+      const server = await startKeycloak(log);
+      log(`admin: ${KEYCLOAK_ADMIN.username} / ${KEYCLOAK_ADMIN.password}; Ctrl-C stops it. To run the tests against it:`);
+      log(`export KEYCLOAK_URL='${server.url}' KEYCLOAK_HOME='${server.home}' KEYCLOAK_DB_URL='${server.dbUrl}'`);
+      const stop = (): void => {
+        void server.stop().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return;
+    }
+    throw new Error('usage: keycloak.ts install | start');
+  };
+  main().catch((error: unknown) => {
+    process.stderr.write(`keycloak: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
