@@ -198,6 +198,7 @@ export class AccountService {
         if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
         if (violations.length > 0) throw new InvalidPasswordError(violations);
         await this.#setExternally(external, user, newPassword, false);
+        this.#onPasswordChanged(user, { source: 'self', temporary: false });
         return true;
       }
       const current = user.credential;
@@ -228,6 +229,7 @@ export class AccountService {
         const violations = this.#violations(user, password);
         if (violations.length > 0) throw new InvalidPasswordError(violations);
         await this.#setExternally(external, user, password, options.temporary);
+        this.#onPasswordChanged(user, { source: options.source ?? 'admin', temporary: options.temporary });
         return true;
       }
       const violations = this.#violations(user, password);
