@@ -14,7 +14,7 @@ import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout
 import type { BruteForceSettings } from './lockout';
 import type { PasswordHasher } from './hashing';
 import { normalizePassword } from './hashing';
-import { passwordExpired } from './policy';
+import { DAY_MS, passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
 import type { Credential, UserRecord, UserStore } from './store';
@@ -442,8 +442,6 @@ export class AccountService {
     if (!won) throw new ConflictError('The password was changed by another request at the same time; nothing was changed by this one.');
   }
 }
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 function externalView(user: UserRecord): ExternalUser {
   return { id: user.id, username: user.username, email: user.email, enabled: user.enabled, requiredActions: user.requiredActions };

@@ -99,7 +99,8 @@ type Definition =
   /** Keycloak policies that mean nothing here; naming them stops start-up with the reason. */
   | { readonly kind: 'unsupported'; readonly reason: string };
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+/** The unit of `passwordAge` and `forceExpiredPasswordChange`. */
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Enforced outside `check` (by the account service or at validation): always accepted here. */
 const elsewhere = (): boolean => true;
