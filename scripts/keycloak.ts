@@ -6,7 +6,7 @@
  * Maven Central's SHA-1, and starts it once in dev mode: that builds the dev
  * server image (Quarkus augmentation, ~30-60 s on two cores) and leaves an
  * initialised H2 database (master realm and a bootstrap admin) as a template.
- * Each test run then copies the template and starts in ~15-25 s instead of
+ * Each test run then copies the template and starts in ~15-20 s instead of
  * ~60 s (a fresh database spends 20-30 s creating its schema).
  *
  * Runs on JDK 17 (Keycloak 26 supports 17, 21 and 25).
@@ -28,6 +28,15 @@ const DIST_URL = `https://repo1.maven.org/maven2/org/keycloak/keycloak-quarkus-d
 export const KEYCLOAK_ADMIN = { username: 'admin', password: 'admin-password-for-tests' } as const;
 
 const run = promisify(execFile);
+
+/**
+ * The JVM's quick compiler only: Keycloak starts in about half the time on
+ * two cores (measured here: 15 s instead of 27-33 s), and the tests' light
+ * traffic never needs the optimising one. A JAVA_OPTS_APPEND of the caller's wins.
+ */
+function javaEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, JAVA_OPTS_APPEND: process.env.JAVA_OPTS_APPEND ?? '-XX:TieredStopAtLevel=1' };
+}
 
 export function keycloakHome(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), `keycloak-${KEYCLOAK_VERSION}`);
@@ -112,7 +121,7 @@ async function launch(home: string, dbDir: string, log: (line: string) => void, 
     cwd: home,
     detached: true,
     env: {
-      ...process.env,
+      ...javaEnv(),
       KC_BOOTSTRAP_ADMIN_USERNAME: KEYCLOAK_ADMIN.username,
       KC_BOOTSTRAP_ADMIN_PASSWORD: KEYCLOAK_ADMIN.password,
     },
@@ -179,6 +188,7 @@ async function terminate(child: ChildProcess): Promise<void> {
 export async function exportRealm(server: Pick<KeycloakServer, 'home' | 'dbUrl'>, realm: string, file: string): Promise<void> {
   await run(join(server.home, 'bin', 'kc.sh'), ['export', '--optimized', '--realm', realm, '--users', 'same_file', '--file', file, '--db', 'dev-file', '--db-url', server.dbUrl], {
     cwd: server.home,
+    env: javaEnv(),
     maxBuffer: 16 * 1024 * 1024,
     timeout: 180_000,
   });

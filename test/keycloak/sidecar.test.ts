@@ -2,6 +2,7 @@ import { call, expectError } from '../helpers/api';
 import { audienceMapper, KeycloakAdmin, uniqueRealm } from '../helpers/keycloak';
 import type { TestService } from '../helpers/setup';
 import { RELAXED_BRUTE_FORCE, startTestService } from '../helpers/setup';
+import mongoose from 'mongoose';
 import { freePort } from '../../src/db/mongo-server';
 
 /**
@@ -108,6 +109,23 @@ describe('validate-password against Keycloak', () => {
     const { id, token } = await user('dora');
     await keycloak.request('PUT', `/${realm}/users/${id}`, { enabled: false });
     expectError(await validate(realm, token, PASSWORD), 401, 'invalid_token', 'error');
+  });
+
+  it('records the same audit events as with MongoDB, never a password', async () => {
+    const { id, token } = await user('abel');
+    await validate(realm, token, PASSWORD);
+    await validate(realm, token, 'not his password 00');
+    const connection = await mongoose.createConnection(service.uri, { bufferCommands: false }).asPromise();
+    try {
+      const events = await connection.collection('events').find({ userId: id }, { projection: { _id: 0, time: 0, ip: 0 } }).sort({ time: 1, _id: 1 }).toArray();
+      expect(events).toEqual([
+        { type: 'VALIDATE_PASSWORD', realm, userId: id, clientId: 'spa', error: null },
+        { type: 'VALIDATE_PASSWORD_ERROR', realm, userId: id, clientId: 'spa', error: 'invalid_user_credentials' },
+      ]);
+      expect(JSON.stringify(events)).not.toContain(PASSWORD);
+    } finally {
+      await connection.close();
+    }
   });
 
   it('counts wrong passwords in our database and locks before asking Keycloak', async () => {
