@@ -321,15 +321,12 @@ function cycle<T>(items: readonly T[]): () => T {
 /** Every phase on one database of `users` users. */
 /** One set of phases, and the limit measured just before it (other load on the machine drifts). */
 interface SetResult {
-  readonly limit: { checksPerSecond: number; singleCheckMs: number };
+  readonly limit: { checksPerSecond: number; singleCheckMs: number; spread: number[] };
   readonly phases: Phase[];
   readonly combined?: Phase;
 }
 
 async function runSet(issuer: TestIssuer, databaseUri: string, users: number, twoInstances: boolean): Promise<SetResult> {
-  const limits = await bcryptLimit(PHASE_SECONDS);
-  const limit = limits.checksPerSecond;
-  log(`limit: bcrypt alone ${fmt(limit)} checks/s with ${CONCURRENCY} at once; one check ${fmt(limits.singleCheckMs)} ms`);
   const uri = new URL(databaseUri);
   uri.pathname = `/bench_${users}`;
   await seed(uri.toString(), users);
@@ -337,6 +334,7 @@ async function runSet(issuer: TestIssuer, databaseUri: string, users: number, tw
   const service = await startService(env);
   const phases: Phase[] = [];
   let combined: Phase | undefined;
+  let limits: SetResult['limit'] = { checksPerSecond: NaN, singleCheckMs: NaN, spread: [] };
   try {
     // Validation tokens from users spread over the range; reset users apart, each changed once (a change revokes its token).
     const validating = Math.min(VALIDATE_USERS, Math.floor(users / 2));
@@ -352,6 +350,9 @@ async function runSet(issuer: TestIssuer, databaseUri: string, users: number, tw
     };
     // Warm up: the key set fetched, code paths compiled, connections pooled.
     await closedLoop({ port: service.port, connections: SATURATION_CONNECTIONS, seconds: 1, next: validateAs(PASSWORD) });
+    await drained(service.port);
+    // The limit right before and right after the saturation phase, averaged: other load on the machine drifts.
+    const before = await bcryptLimit(PHASE_SECONDS);
 
     const seconds = PHASE_SECONDS;
     const run = async (name: string, expected: readonly number[], load: () => Promise<LoadResult>): Promise<Phase> => {
@@ -360,6 +361,15 @@ async function runSet(issuer: TestIssuer, databaseUri: string, users: number, tw
       return measured;
     };
     await run('validate (right)', [200], () => closedLoop({ port: service.port, connections: SATURATION_CONNECTIONS, seconds, next: validateAs(PASSWORD) }));
+    await drained(service.port);
+    const after = await bcryptLimit(PHASE_SECONDS);
+    limits = {
+      checksPerSecond: (before.checksPerSecond + after.checksPerSecond) / 2,
+      singleCheckMs: (before.singleCheckMs + after.singleCheckMs) / 2,
+      spread: [before.checksPerSecond, after.checksPerSecond],
+    };
+    const limit = limits.checksPerSecond;
+    log(`limit: bcrypt alone ${fmt(before.checksPerSecond)} then ${fmt(after.checksPerSecond)} checks/s with ${CONCURRENCY} at once; one check ${fmt(limits.singleCheckMs)} ms`);
     const rejectionConnections = 16;
     const rejectionSeconds = Math.max(2, Math.round(seconds * 0.6));
     const good = validateTokens[0] ?? '';
@@ -485,7 +495,7 @@ function report(run: Report): void {
   row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---']);
   for (const set of [run.small, run.large]) {
     const setLimit = set.limit.checksPerSecond;
-    row(['bcrypt alone (the limit)', '-', fmt(setLimit), '1.00', fmt(set.limit.singleCheckMs), '-', '-', '-', `${CONCURRENCY} at once, one check ${fmt(set.limit.singleCheckMs)} ms`]);
+    row(['bcrypt alone (the limit)', '-', fmt(setLimit), '1.00', '-', '-', '-', '-', `${CONCURRENCY} at once (${set.limit.spread.map((v) => fmt(v)).join(' then ')}); one check ${fmt(set.limit.singleCheckMs)} ms`]);
     for (const p of [...set.phases, ...(set.combined ? [set.combined] : [])]) {
       const statuses = Object.entries(p.statuses).map(([s, n]) => `${s}: ${n}`).join(', ') + (p.errors ? `, errors: ${p.errors}` : '');
       row([p.name, String(p.users), fmt(p.throughput), fmt(p.throughput / setLimit, 2), fmt(p.p50Ms), fmt(p.p99Ms), fmt(p.eventLoopP99Ms), fmt(p.peakRssMb, 0), statuses]);
@@ -513,7 +523,7 @@ function report(run: Report): void {
     { target: 'event loop delay p99 < 20 ms at saturation', measured: `${fmt(loopP99)} ms (worst of validate right/wrong, reset)`, pass: loopP99 < 20 },
     { target: 'rejections before a hash >= 20 x the limit', measured: `${fmt(slowestRejection / limit)} x (slowest of bad token, locked-out, bad body)`, pass: slowestRejection >= 20 * limit },
     {
-      target: '100k users >= 0.95 x 1k users (validate throughput, each over the limit measured just before it)',
+      target: '100k users >= 0.95 x 1k users (validate throughput, each over the limit of its own set)',
       measured: `${fmt(largeOverSmall, 2)} (raw ${fmt(validateLarge.throughput / validate.throughput, 2)})`,
       pass: largeOverSmall >= 0.95,
     },
