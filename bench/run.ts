@@ -122,7 +122,9 @@ async function seed(uri: string, count: number): Promise<void> {
   const credential = await createBcryptHasher({ cost: COST }).hash(PASSWORD);
   const connection = await mongoose.createConnection(uri).asPromise();
   try {
-    // The shipped store creates the collection and its indexes, as the service will expect them.
+    // A fresh database each run (BENCH_MONGODB_URI may point at a server that keeps it); the shipped
+    // store creates the collection and its indexes, as the service will expect them.
+    await connection.dropDatabase();
     await createMongooseUserStore(connection).init();
     const users = connection.collection('users');
     const createdAt = new Date();
