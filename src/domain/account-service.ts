@@ -13,6 +13,7 @@ import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
 import type { PasswordHasher } from './hashing';
+import { HashQueueFullError } from './hash-queue';
 import { normalizePassword } from './hashing';
 import { DAY_MS, passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
@@ -325,7 +326,8 @@ export class AccountService {
 
   /**
    * Run a use case and record its event: `type` on success, `type_ERROR` with
-   * the error's code when it throws (the error is re-thrown). A `false` result
+   * the error's code when it throws (the error is re-thrown), except a request
+   * shed by the full hash queue. A `false` result
    * records nothing here; the use case records its own error event.
    */
   async #audited(user: UserRecord, context: AuditContext, type: 'VALIDATE_PASSWORD' | 'UPDATE_PASSWORD', work: () => Promise<boolean>): Promise<boolean> {
@@ -333,6 +335,8 @@ export class AccountService {
     try {
       result = await work();
     } catch (error) {
+      // Shed load stays cheap: no write per refused request while the service is overloaded (the metrics count them).
+      if (error instanceof HashQueueFullError) throw error;
       await this.#record(user, context, `${type}_ERROR`, error instanceof InvalidCurrentPasswordError ? 'invalid_user_credentials' : error instanceof PasswordResourcesError ? error.code : 'server_error');
       throw error;
     }

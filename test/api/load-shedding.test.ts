@@ -84,6 +84,9 @@ describe('load shedding', () => {
       expect(res.headers['retry-after']).toBe('1');
     }
     expect(gate.entered()).toBe(before + 1); // refused before any hash
+    // Shed without a write: no audit event for an overload.
+    expect(await service.resources.metrics.getSingleMetricAsString('password_resources_audit_events_total')).not.toMatch(/_ERROR/);
+    expect(await service.resources.metrics.getSingleMetricAsString('password_resources_hash_queue_rejected_total')).toMatch(/ 2$/m);
 
     gate.open();
     expect((await holding).body).toEqual({ valid: true });
