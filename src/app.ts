@@ -93,7 +93,7 @@ export function createApp(resources: PasswordResources, logger: Logger): Express
       await resources.ping();
       res.json({ status: 'ok' });
     } catch (error) {
-      sendError(res, new TemporarilyUnavailableError('The database does not answer.', { cause: error }), undefined);
+      sendError(res, new TemporarilyUnavailableError('The database, or a realm\'s credential store, does not answer.', { cause: error }), undefined);
     }
   });
 

@@ -66,7 +66,7 @@ export interface PasswordResources {
    * database cannot be reached (a later call tries again). Requests call it too.
    */
   ready(): Promise<void>;
-  /** Resolves when the database answers a ping; for readiness probes. */
+  /** Resolves when the database (and, in sidecar mode, each realm's Keycloak) answers; for readiness probes. */
   ping(): Promise<void>;
   /** Release what the router opened (its own database connection, never the host's). */
   close(): Promise<void>;
@@ -318,6 +318,8 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     async ping() {
       await ready();
       await store.ping();
+      // In sidecar mode the passwords are in Keycloak: not ready without it.
+      await Promise.all([...credentialStores.values()].map((external) => external.ping()));
     },
     async close() {
       mailer.close();

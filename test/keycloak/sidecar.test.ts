@@ -89,6 +89,13 @@ afterAll(async () => {
   await keycloak.deleteRealm(lockingRealm);
 });
 
+describe('readiness', () => {
+  it('is ready only while Keycloak, which keeps the passwords, answers', async () => {
+    expect((await call(service.app, 'get', '/readyz')).status).toBe(200);
+    expectError(await call(downService.app, 'get', '/readyz'), 503, 'temporarily_unavailable');
+  });
+});
+
 describe('validate-password against Keycloak', () => {
   it("answers from Keycloak's password and leaves no session of ours behind", async () => {
     const { id, token } = await user('vera');
