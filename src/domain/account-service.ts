@@ -8,14 +8,15 @@ import {
   TooManyFailuresError,
 } from '../errors';
 import type { PolicyViolation } from '../errors';
-import type { CredentialStore, ExternalUser } from './credential-store';
+import type { CredentialStore, SetPasswordOptions as StoreSetPasswordOptions } from './credential-store';
 import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
 import type { PasswordHasher } from './hashing';
 import { HashQueueFullError } from './hash-queue';
+import { LocalCredentialStore, withPasswordAction } from './local-credential-store';
 import { normalizePassword } from './hashing';
-import { DAY_MS, passwordExpired } from './policy';
+import { passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
 import type { Credential, UserRecord, UserStore } from './store';
@@ -71,11 +72,7 @@ export interface CreateUserInput {
 }
 
 /** How an administrator sets a password. */
-export interface SetPasswordOptions {
-  /** The user must choose a new one (`UPDATE_PASSWORD`). */
-  readonly temporary: boolean;
-  /** A temporary password stops validating at this instant. */
-  readonly expiresAt?: Date | undefined;
+export interface SetPasswordOptions extends StoreSetPasswordOptions {
   /** Default `admin`. */
   readonly source?: PasswordChangeSource;
 }
@@ -100,6 +97,8 @@ export class AccountService {
   readonly #onRehashError: (error: unknown) => void;
   readonly #onPasswordChanged: (user: UserRecord, change: PasswordChange) => void;
   readonly #credentialStoreOf: (realm: string) => CredentialStore | undefined;
+  /** Our own credential store, one per realm, made on first use. */
+  readonly #localStores = new Map<string, LocalCredentialStore>();
 
   constructor(dependencies: AccountServiceDependencies) {
     this.#store = dependencies.store;
@@ -122,7 +121,7 @@ export class AccountService {
   async findActiveUser(realm: string, id: string): Promise<UserRecord | null> {
     const external = this.#credentialStoreOf(realm);
     if (external) return this.#findExternalUser(realm, id, external);
-    const user = await guard(this.#store.findById(realm, id));
+    const user = await guard(this.#localStoreOf(realm).findUser(id));
     return user?.enabled ? user : null;
   }
 
@@ -147,25 +146,15 @@ export class AccountService {
   }
 
   /**
-   * Whether `password` is the user's current password; a user without one has
-   * none that validates. A right password kept in an older scheme or at a
-   * lower cost is made again in the current one, by compare-and-set: that is
-   * not a password change.
+   * Whether `password` is the user's current password, as the realm's
+   * credential store tells (ours upgrades a right password kept in an older
+   * scheme); a wrong one counts towards lockout.
    */
   async validatePassword(user: UserRecord, password: string, context: AuditContext = {}): Promise<boolean> {
     return this.#audited(user, context, 'VALIDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
-      const external = this.#credentialStoreOf(user.realm);
-      if (external) {
-        const valid = await this.#verifyExternally(external, user, password, context);
-        if (!valid) await this.#record(user, context, 'VALIDATE_PASSWORD_ERROR', 'invalid_user_credentials');
-        return valid;
-      }
-      const credential = user.credential;
-      const valid = credential !== undefined && (await this.#matches(password, credential));
-      await this.#count(user, valid, context);
+      const valid = await this.#verify(user, password, context, { toReplace: false });
       if (!valid) await this.#record(user, context, 'VALIDATE_PASSWORD_ERROR', 'invalid_user_credentials');
-      else if (this.#hasher.needsRehash(credential)) await this.#rehash(user, credential, password);
       return valid;
     });
   }
@@ -192,25 +181,12 @@ export class AccountService {
   async changePassword(user: UserRecord, currentPassword: string, newPassword: string, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
-      const external = this.#credentialStoreOf(user.realm);
-      if (external) {
-        if (!(await this.#verifyExternally(external, user, currentPassword, context))) throw new InvalidCurrentPasswordError();
-        const violations = this.#violations(user, newPassword);
-        if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
-        if (violations.length > 0) throw new InvalidPasswordError(violations);
-        await this.#setExternally(external, user, newPassword, false);
-        this.#onPasswordChanged(user, { source: 'self', temporary: false });
-        return true;
-      }
-      const current = user.credential;
-      const right = current !== undefined && (await this.#matches(currentPassword, current));
-      await this.#count(user, right, context);
-      if (!current || !right) throw new InvalidCurrentPasswordError();
+      if (!(await this.#verify(user, currentPassword, context, { toReplace: true }))) throw new InvalidCurrentPasswordError();
       const violations = this.#violations(user, newPassword);
       if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
-      else violations.push(...(await this.#historyViolations(user, newPassword, { includeCurrent: false })));
+      else violations.push(...(await guard(this.#credentialsOf(user.realm).reuseViolations(user, newPassword, { includeCurrent: false }))));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
-      await this.#replaceCredential(user, current.hash, newPassword, user.requiredActions.filter((action) => action !== UPDATE_PASSWORD));
+      await this.#set(user, newPassword, { temporary: false });
       this.#onPasswordChanged(user, { source: 'self', temporary: false });
       return true;
     });
@@ -225,20 +201,10 @@ export class AccountService {
    */
   async setPassword(user: UserRecord, password: string, options: SetPasswordOptions, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
-      const external = this.#credentialStoreOf(user.realm);
-      if (external) {
-        const violations = this.#violations(user, password);
-        if (violations.length > 0) throw new InvalidPasswordError(violations);
-        await this.#setExternally(external, user, password, options.temporary);
-        this.#onPasswordChanged(user, { source: options.source ?? 'admin', temporary: options.temporary });
-        return true;
-      }
       const violations = this.#violations(user, password);
-      violations.push(...(await this.#historyViolations(user, password, { includeCurrent: true })));
+      violations.push(...(await guard(this.#credentialsOf(user.realm).reuseViolations(user, password, { includeCurrent: true }))));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
-      const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
-      const marks = options.temporary ? { temporary: true, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) } : {};
-      await this.#replaceCredential(user, user.credential?.hash ?? null, password, options.temporary ? [...others, UPDATE_PASSWORD] : others, marks);
+      await this.#set(user, password, options);
       this.#onPasswordChanged(user, { source: options.source ?? 'admin', temporary: options.temporary });
       return true;
     });
@@ -289,13 +255,34 @@ export class AccountService {
     return guard(this.#store.findByUsername(realm, username.toLowerCase()));
   }
 
+  /** The realm's credential store: another system's (sidecar mode) or ours. */
+  #credentialsOf(realm: string): CredentialStore | LocalCredentialStore {
+    return this.#credentialStoreOf(realm) ?? this.#localStoreOf(realm);
+  }
+
+  #localStoreOf(realm: string): LocalCredentialStore {
+    let local = this.#localStores.get(realm);
+    if (!local) {
+      local = new LocalCredentialStore({
+        realm,
+        users: this.#store,
+        hasher: this.#hasher,
+        policy: () => this.#policyOf(realm),
+        now: this.#now,
+        onRehashError: this.#onRehashError,
+      });
+      this.#localStores.set(realm, local);
+    }
+    return local;
+  }
+
   /**
-   * Check a password against the realm's credential store, counting a wrong
-   * one here as for our own credentials; a user the store's own detector has
+   * Check a password against the realm's credential store and count a wrong
+   * one here, whatever the store; a user another store's own detector has
    * locked gets 429 too.
    */
-  async #verifyExternally(external: CredentialStore, user: UserRecord, password: string, context: AuditContext): Promise<boolean> {
-    const check = await guard(external.verify(externalView(user), password));
+  async #verify(user: UserRecord, password: string, context: AuditContext, options: { readonly toReplace: boolean }): Promise<boolean> {
+    const check = await guard(this.#credentialsOf(user.realm).verify(user, password, options));
     switch (check.kind) {
       case 'locked':
         throw new TooManyFailuresError(check.retryAfterSeconds);
@@ -307,15 +294,19 @@ export class AccountService {
   }
 
   /**
-   * Set the password in the realm's credential store (its own policy may still
-   * refuse it: InvalidPasswordError), then note the change here for
-   * revocation. There is no compare-and-set across the two systems: of two
-   * concurrent changes, Keycloak keeps the last one.
+   * Set the password in the realm's credential store. Ours notes the change
+   * (for revocation) in the same compare-and-set; for another system's it is
+   * noted here afterwards. There is no compare-and-set across the two
+   * systems: of two concurrent changes, Keycloak keeps the last one.
    */
-  async #setExternally(external: CredentialStore, user: UserRecord, password: string, temporary: boolean): Promise<void> {
-    await guard(external.setPassword(externalView(user), password, { temporary }));
-    const others = user.requiredActions.filter((action) => action !== UPDATE_PASSWORD);
-    await guard(this.#store.recordPasswordChange(user.realm, user.id, this.#now(), temporary ? [...others, UPDATE_PASSWORD] : others));
+  async #set(user: UserRecord, password: string, options: SetPasswordOptions): Promise<void> {
+    const external = this.#credentialStoreOf(user.realm);
+    if (!external) {
+      await guard(this.#localStoreOf(user.realm).setPassword(user, password, options));
+      return;
+    }
+    await guard(external.setPassword(user, password, options));
+    await guard(this.#store.recordPasswordChange(user.realm, user.id, this.#now(), withPasswordAction(user.requiredActions, options.temporary)));
   }
 
   /** 429 before any hash while a lockout lasts. */
@@ -373,115 +364,10 @@ export class AccountService {
     }
   }
 
-  /** Best effort: losing the race to a concurrent change leaves that change; a failed write leaves the old, still valid, credential. */
-  async #rehash(user: UserRecord, credential: Credential, password: string): Promise<void> {
-    try {
-      // The same password, so the same id and age (forceExpiredPasswordChange and passwordAge count from when it was set).
-      const { id, createdAt, temporary, expiresAt } = credential;
-      const next: Credential = {
-        ...(await this.#hasher.hash(password)),
-        createdAt,
-        id: id ?? randomUUID(),
-        ...(temporary === undefined ? {} : { temporary }),
-        ...(expiresAt === undefined ? {} : { expiresAt }),
-      };
-      await this.#store.rehashCredential({ realm: user.realm, id: user.id, expectedHash: credential.hash, next });
-    } catch (error) {
-      this.#onRehashError(error);
-    }
-  }
-
   #violations(user: UserRecord, password: string): PolicyViolation[] {
     return this.#policyOf(user.realm).check(password, { username: user.username, email: user.email });
   }
 
-  /**
-   * `passwordHistory(n)`: not one of the last n passwords, the current one
-   * counted; `passwordAge(days)`: nor one in use during the last `days` days,
-   * the current one included (for the user's own change the current one is
-   * reported as notCurrentPassword instead). Each earlier credential is checked
-   * like a login, a hash apiece, and each at most once.
-   */
-  async #historyViolations(user: UserRecord, password: string, options: { includeCurrent: boolean }): Promise<PolicyViolation[]> {
-    const policy = this.#policyOf(user.realm);
-    if (policy.history === 0 && policy.reuseDays === 0) return [];
-    const now = this.#now();
-    const timeline = credentialTimeline(user, now);
-    const lastN = new Set((policy.history === 0 ? [] : timeline.slice(-policy.history)).map((entry) => entry.credential));
-    const recent = new Set(
-      policy.reuseDays === 0 ? [] : timeline.filter((entry) => now.getTime() - entry.retiredAt.getTime() < policy.reuseDays * DAY_MS).map((entry) => entry.credential),
-    );
-    const candidates = timeline
-      .map((entry) => entry.credential)
-      .filter((credential) => (lastN.has(credential) || recent.has(credential)) && (options.includeCurrent || credential !== user.credential));
-    const violations: PolicyViolation[] = [];
-    for (const credential of candidates.reverse()) {
-      if (!(await this.#hasher.verify(password, credential))) continue;
-      if (lastN.has(credential)) violations.push(ruleViolation(policy, 'passwordHistory'));
-      if (recent.has(credential)) violations.push(ruleViolation(policy, 'passwordAge'));
-      break;
-    }
-    return violations;
-  }
-
-  /** The password is this credential's, and the credential has not expired (temporary passwords). */
-  async #matches(password: string, credential: Credential): Promise<boolean> {
-    const right = await this.#hasher.verify(password, credential);
-    return right && (credential.expiresAt === undefined || credential.expiresAt > this.#now());
-  }
-
-  async #replaceCredential(
-    user: UserRecord,
-    expectedHash: string | null,
-    password: string,
-    requiredActions: readonly string[],
-    marks: Pick<Credential, 'temporary' | 'expiresAt'> = {},
-  ): Promise<void> {
-    const next: Credential = { ...(await this.#hasher.hash(password)), id: randomUUID(), ...marks };
-    const keep = credentialsToKeep(this.#policyOf(user.realm), user, this.#now());
-    const history = user.credential && keep > 0 ? { previous: user.credential, keep } : undefined;
-    const won = await guard(
-      this.#store.compareAndSetCredential({ realm: user.realm, id: user.id, expectedHash, next, changedAt: this.#now(), requiredActions, ...(history ? { history } : {}) }),
-    );
-    if (!won) throw new ConflictError('The password was changed by another request at the same time; nothing was changed by this one.');
-  }
-}
-
-function externalView(user: UserRecord): ExternalUser {
-  return { id: user.id, username: user.username, email: user.email, enabled: user.enabled, requiredActions: user.requiredActions };
-}
-
-/** A bound on the earlier credentials kept per user, whatever passwordAge asks: the document stays small. */
-export const MAX_PREVIOUS_CREDENTIALS = 50;
-
-/** A credential and when it stopped being the password: when the next one was set, or now for the current one. */
-interface TimelineEntry {
-  readonly credential: Credential;
-  readonly retiredAt: Date;
-}
-
-/** The user's credentials, oldest first, the current one last. */
-function credentialTimeline(user: UserRecord, now: Date): TimelineEntry[] {
-  const all = [...user.previousCredentials, ...(user.credential ? [user.credential] : [])];
-  return all.map((credential, i) => ({ credential, retiredAt: all[i + 1]?.createdAt ?? now }));
-}
-
-/**
- * How many earlier credentials to keep once the current one is replaced: the
- * last n - 1 for passwordHistory(n) (the new one is the nth), and every one in
- * use during passwordAge's days, the one being replaced included. Hashes only.
- */
-function credentialsToKeep(policy: PasswordPolicy, user: UserRecord, now: Date): number {
-  const byCount = Math.max(policy.history - 1, 0);
-  const byAge =
-    policy.reuseDays === 0 ? 0 : credentialTimeline(user, now).filter((entry) => now.getTime() - entry.retiredAt.getTime() < policy.reuseDays * DAY_MS).length;
-  return Math.min(Math.max(byCount, byAge), MAX_PREVIOUS_CREDENTIALS);
-}
-
-/** The violation of one of the policy's rules, worded as `describe()` words it. */
-function ruleViolation(policy: PasswordPolicy, name: string): PolicyViolation {
-  const rule = policy.rules.find((r) => r.policy === name);
-  return { policy: name, ...(rule?.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule?.message ?? name };
 }
 
 /** Store outages become 503 so callers retry instead of seeing a 500. */

@@ -1,13 +1,16 @@
 /**
- * Where a realm's passwords live when they are not in our database: another
- * system that checks and sets them (Keycloak in sidecar mode). The account
- * service owns this interface; `store/keycloak` implements it. The service
- * keeps what is its own (lockout counters, the time of the last change for
- * revocation, audit events) in its `UserStore` as for any realm.
+ * Where a realm's passwords live: our own database (`LocalCredentialStore`)
+ * or another system that checks and sets them (Keycloak in sidecar mode,
+ * `store/keycloak`). The account service owns this interface and uses it for
+ * every realm; what is its own (lockout counters, the time of the last change
+ * for revocation, audit events) it keeps in its `UserStore` whatever the
+ * realm's credential store.
  */
 
-/** A user as the credential store knows them. */
-export interface ExternalUser {
+import type { PolicyViolation } from '../errors';
+
+/** A user as a credential store knows them; `UserRecord` is one. */
+export interface CredentialUser {
   readonly id: string;
   readonly username: string;
   readonly email: string | undefined;
@@ -23,22 +26,45 @@ export type PasswordCheck =
   /** The store's own brute force detector has locked the user; it would not say whether the password is right. */
   | { readonly kind: 'locked'; readonly retryAfterSeconds: number };
 
+/** How `setPassword` sets a password. */
+export interface SetPasswordOptions {
+  /** The user must choose a new one: `UPDATE_PASSWORD` is added to their required actions, and removed otherwise. */
+  readonly temporary: boolean;
+  /** A temporary password stops validating at this instant (for stores that can; others refuse). */
+  readonly expiresAt?: Date | undefined;
+}
+
 /**
- * Checks and sets passwords kept elsewhere.
+ * Checks and sets a realm's passwords. `User` is what the store returns for a
+ * user: a snapshot that its other methods take back.
  *
  * Every method throws `StoreUnavailableError` when the store cannot be
  * reached or answers with a server error, so the service fails closed (503).
  */
-export interface CredentialStore {
-  /** The user with this id (the tokens' `sub`), or `null` when there is none. */
-  findUser(id: string): Promise<ExternalUser | null>;
-  /** Whether `password` is the user's password, leaving no session or other trace but the store's own failure count. */
-  verify(user: ExternalUser, password: string): Promise<PasswordCheck>;
+export interface CredentialStore<User extends CredentialUser = CredentialUser> {
+  /** The user with this id (the tokens' `sub`), enabled or not, or `null` when there is none. */
+  findUser(id: string): Promise<User | null>;
   /**
-   * Make `password` the user's password; `temporary` asks them to choose a new one.
-   * @throws InvalidPasswordError with the store's own policy's violation(s)
+   * Whether `password` is the user's password, leaving no session or other
+   * trace but the store's own failure count. `toReplace`: the caller sets a
+   * new password next, so a store that upgrades how it keeps a right
+   * password (ours) need not.
    */
-  setPassword(user: ExternalUser, password: string, options: { readonly temporary: boolean }): Promise<void>;
+  verify(user: User, password: string, options: { readonly toReplace: boolean }): Promise<PasswordCheck>;
+  /**
+   * The store's own rules against reusing a password that `password` breaks
+   * for this user, where the store can tell before setting it (ours remembers
+   * earlier hashes), so they are reported with the realm policy's; a store
+   * that can tell only when setting (Keycloak) answers none here and throws
+   * from `setPassword`. `includeCurrent: false` leaves out the current password.
+   */
+  reuseViolations(user: User, password: string, options: { readonly includeCurrent: boolean }): Promise<PolicyViolation[]>;
+  /**
+   * Make `password` the user's password; call `reuseViolations` first.
+   * @throws InvalidPasswordError with the store's own policy's violation(s)
+   * @throws ConflictError when the store can tell the password changed since `user` was read
+   */
+  setPassword(user: User, password: string, options: SetPasswordOptions): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
 }

@@ -1,6 +1,6 @@
-import { InvalidPasswordError } from '../../errors';
+import { InvalidPasswordError, InvalidRequestError } from '../../errors';
 import type { PolicyViolation } from '../../errors';
-import type { CredentialStore, ExternalUser, PasswordCheck } from '../../domain/credential-store';
+import type { CredentialStore, CredentialUser, PasswordCheck } from '../../domain/credential-store';
 import { StoreUnavailableError } from '../../domain/store';
 
 /** How to reach a Keycloak realm as a confidential client with a service account. */
@@ -137,7 +137,7 @@ export function createKeycloakCredentialStore(settings: KeycloakCredentialStoreS
   };
 
   /** Keycloak answers "Invalid user credentials" to a locked user even for the right password; its detector says which. */
-  const lockedFor = async (user: ExternalUser): Promise<number | undefined> => {
+  const lockedFor = async (user: CredentialUser): Promise<number | undefined> => {
     const answer = await admin('GET', `/attack-detection/brute-force/users/${encodeURIComponent(user.id)}`);
     if (answer.status !== 200) throw misconfigured('brute force status', answer);
     const state = answer.body as { disabled?: boolean; failedLoginNotBefore?: number };
@@ -178,7 +178,15 @@ export function createKeycloakCredentialStore(settings: KeycloakCredentialStoreS
       }
     },
 
+    // Keycloak says what its own rules (passwordHistory among them) refuse only when a password is set.
+    reuseViolations() {
+      return Promise.resolve([]);
+    },
+
     async setPassword(user, password, options) {
+      if (options.expiresAt !== undefined) {
+        throw new InvalidRequestError("Keycloak keeps this realm's passwords and cannot expire a temporary password; leave out temporaryExpiresIn.");
+      }
       const answer = await admin('PUT', `/users/${encodeURIComponent(user.id)}/reset-password`, { type: 'password', value: password, temporary: options.temporary });
       if (answer.status === 204) return;
       const error = answer.body as KeycloakError | undefined;
