@@ -131,6 +131,20 @@ function describeUserStoreConformance(name: string, open: () => Promise<StoreFix
       await fixture.store.create({ realm: 'alpha', id: unique('n2'), username: unique('n2'), enabled: true, requiredActions: [] });
     });
 
+    it("frees a renamed user's old username and email for another user, and keeps the renamed user whole", async () => {
+      const [old, renamed] = [unique('before'), unique('after')];
+      const first = credential('kept');
+      await fixture.store.create({ realm: 'alpha', id: old, username: old, email: `${old}@example.com`, enabled: true, credential: first, requiredActions: ['VERIFY_EMAIL'] });
+      await expect(fixture.store.update('alpha', old, { username: renamed, email: null })).resolves.toMatchObject({ id: old, username: renamed, email: undefined });
+      await fixture.store.create({ realm: 'alpha', id: unique('taker'), username: old, email: `${old}@example.com`, enabled: true, requiredActions: [] });
+      const stored = await fixture.store.findById('alpha', old);
+      expect(stored).toMatchObject({ username: renamed, email: undefined, credential: { hash: first.hash }, requiredActions: ['VERIFY_EMAIL'] });
+      // Renaming onto a taken username is refused and changes nothing.
+      await expect(fixture.store.update('alpha', old, { username: old, firstName: 'Changed' })).rejects.toEqual(new DuplicateUserError('username'));
+      expect((await fixture.store.findById('alpha', old))?.firstName).toBeUndefined();
+      await expect(fixture.store.update('alpha', unique('nobody'), { username: unique('x') })).resolves.toBeNull();
+    });
+
     it('keeps ids unique per realm', async () => {
       const id = unique('id');
       await fixture.store.create({ realm: 'alpha', id, username: unique('u'), enabled: true, requiredActions: [] });

@@ -288,6 +288,10 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         }
         if (patch.clearFailures === true) unset.loginFailures = '';
         try {
+          if (patch.username !== undefined || patch.email !== undefined) {
+            const rekeyed = await rekey(connection, users, realm, id, set, unset);
+            if (rekeyed !== 'no transactions') return rekeyed ? toRecord(rekeyed) : null;
+          }
           const doc = await users
             .findOneAndUpdate({ realm, userId: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) }, { returnDocument: 'after' })
             .lean<UserDocument>()
@@ -327,6 +331,50 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         await db.command({ ping: 1 });
       }),
   };
+}
+
+/** MongoDB's IllegalOperation: a standalone server has no transactions. */
+const ILLEGAL_OPERATION = 20;
+
+/**
+ * Change a user's username or email (unique keys) as a delete and an insert of
+ * the changed document, in one transaction. SecantusDB 0.5.3-beta leaves a
+ * changed field's old value in its unique indexes after an update in place, so
+ * a renamed user's old username or email could never be taken again; a delete
+ * frees it. A standalone mongod has no transactions but updates its indexes
+ * right: then `'no transactions'`, and the caller updates in place.
+ * @returns the user after the change, or `null` for an unknown user
+ */
+async function rekey(
+  connection: Connection,
+  users: Model<UserDocument>,
+  realm: string,
+  id: string,
+  set: Readonly<Record<string, unknown>>,
+  unset: Readonly<Record<string, ''>>,
+): Promise<UserDocument | null | 'no transactions'> {
+  const session = await connection.startSession();
+  try {
+    let after: UserDocument | null = null;
+    await session.withTransaction(async () => {
+      const before = await users.collection.findOne({ realm, userId: id }, { session });
+      if (!before) {
+        after = null;
+        return;
+      }
+      const changed: Record<string, unknown> = { ...before, ...set };
+      for (const field of Object.keys(unset)) Reflect.deleteProperty(changed, field);
+      await users.collection.deleteOne({ _id: before._id }, { session });
+      await users.collection.insertOne(changed, { session });
+      after = changed as unknown as UserDocument;
+    });
+    return after;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === ILLEGAL_OPERATION) return 'no transactions';
+    throw error;
+  } finally {
+    await session.endSession();
+  }
 }
 
 /** A regular expression matching `text` literally. */
