@@ -8,7 +8,7 @@ import {
   TooManyFailuresError,
 } from '../errors';
 import type { PolicyViolation } from '../errors';
-import type { CredentialStore, SetPasswordOptions as StoreSetPasswordOptions } from './credential-store';
+import type { CredentialStore, CredentialUser, SetPasswordOptions as StoreSetPasswordOptions } from './credential-store';
 import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
@@ -128,21 +128,47 @@ export class AccountService {
   async #findExternalUser(realm: string, id: string, external: CredentialStore): Promise<UserRecord | null> {
     const remote = await guard(external.findUser(id));
     if (!remote?.enabled) return null;
-    let local = await guard(this.#store.findById(realm, id));
-    if (!local) {
+    const local = await this.#copyOf(realm, remote, external, 0);
+    // Disabled here only by our own permanent lockout.
+    if (!local.enabled) return null;
+    return { ...local, username: remote.username.toLowerCase(), email: remote.email?.toLowerCase(), requiredActions: remote.requiredActions };
+  }
+
+  /**
+   * Our copy of another store's user, for what is ours (lockout, the last
+   * change): made on first sight, renamed when the store renamed the user.
+   * The email is copied when no other copy holds it (Keycloak may let users
+   * share one). A copy of a user the store has since deleted or renamed may
+   * still hold the username: it is released first.
+   */
+  async #copyOf(realm: string, remote: CredentialUser, external: CredentialStore, depth: number): Promise<UserRecord> {
+    const username = remote.username.toLowerCase();
+    let email = remote.email?.toLowerCase();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const local = await guard(this.#store.findById(realm, remote.id));
+      if (local?.username === username) return local;
       try {
-        local = await guard(
-          this.#store.create({ realm, id, username: remote.username.toLowerCase(), email: remote.email?.toLowerCase(), enabled: true, requiredActions: [] }),
-        );
+        const written = local
+          ? await guard(this.#store.update(realm, remote.id, { username, email: email ?? null }))
+          : await guard(this.#store.create({ realm, id: remote.id, username, email, enabled: true, requiredActions: [] }));
+        if (written) return written;
       } catch (error) {
-        // A concurrent first request created it: the same outcome.
-        if (!(error instanceof DuplicateUserError) || error.field !== 'id') throw error;
-        local = await guard(this.#store.findById(realm, id));
+        if (!(error instanceof DuplicateUserError)) throw error;
+        if (error.field === 'email') email = undefined;
+        else if (error.field === 'username' && depth < 2) await this.#releaseUsername(realm, username, external, depth);
+        // 'id': a concurrent first request made the copy; read it again.
       }
     }
-    // Disabled here only by our own permanent lockout.
-    if (!local?.enabled) return null;
-    return { ...local, username: remote.username.toLowerCase(), email: remote.email?.toLowerCase(), requiredActions: remote.requiredActions };
+    throw new ConflictError(`Our copy of user ${remote.id} could not be brought in line with the credential store's; retry.`);
+  }
+
+  /** Another user's copy holds `username`: the store deleted that user (forget the copy) or renamed them (rename it). */
+  async #releaseUsername(realm: string, username: string, external: CredentialStore, depth: number): Promise<void> {
+    const holder = await guard(this.#store.findByUsername(realm, username));
+    if (!holder) return;
+    const current = await guard(external.findUser(holder.id));
+    if (current) await this.#copyOf(realm, current, external, depth + 1);
+    else await guard(this.#store.delete(realm, holder.id));
   }
 
   /**

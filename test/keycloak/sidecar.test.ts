@@ -118,6 +118,26 @@ describe('validate-password against Keycloak', () => {
     expectError(await validate(realm, token, PASSWORD), 401, 'invalid_token', 'error');
   });
 
+  it('serves a user Keycloak deleted and re-created under the same username, and one it renamed', async () => {
+    const first = await user('remy');
+    expect((await validate(realm, first.token, PASSWORD)).body).toEqual({ valid: true });
+    await keycloak.request('DELETE', `/${realm}/users/${first.id}`);
+    // The new remy reuses the old one's username and email, which our copy of the old one still holds.
+    const second = await user('remy');
+    expect(second.id).not.toBe(first.id);
+    expect((await validate(realm, second.token, PASSWORD)).body).toEqual({ valid: true });
+    expect((await service.resources.accounts.findByUsername(realm, 'remy'))?.id).toBe(second.id);
+
+    // Renamed in Keycloak: a new user takes the old name while our copy of the renamed one still holds it.
+    await keycloak.updateRealm(realm, { editUsernameAllowed: true });
+    await keycloak.request('PUT', `/${realm}/users/${second.id}`, { username: 'remy-renamed', email: 'remy-renamed@example.com', firstName: 'remy', lastName: 'Tester' });
+    const third = await user('remy');
+    expect((await validate(realm, third.token, PASSWORD)).body).toEqual({ valid: true });
+    expect((await validate(realm, second.token, PASSWORD)).body).toEqual({ valid: true });
+    expect((await service.resources.accounts.findByUsername(realm, 'remy'))?.id).toBe(third.id);
+    expect((await service.resources.accounts.findByUsername(realm, 'remy-renamed'))?.id).toBe(second.id);
+  });
+
   it('records the same audit events as with MongoDB, never a password', async () => {
     const { id, token } = await user('abel');
     await validate(realm, token, PASSWORD);
