@@ -1,6 +1,7 @@
 import { Schema } from 'mongoose';
 import type { Connection } from 'mongoose';
 import type { AdminEvent, AdminEventQuery, AuditEvent, EventLog, EventQuery } from '../../domain/events';
+import { groupCommit } from './group-commit';
 
 interface EventDocument {
   type: string;
@@ -60,6 +61,9 @@ export interface MongooseEventStore extends EventLog {
 
 const TTL_INDEX = 'time_ttl';
 
+/** At most this many events in one insert. */
+const EVENT_BATCH = 256;
+
 /** `from`..`to`, both inclusive, as a condition on `time`. */
 function timeRange(from: Date | undefined, to: Date | undefined): Record<string, unknown> {
   if (from === undefined && to === undefined) return {};
@@ -112,13 +116,17 @@ export function createMongooseEventStore(connection: Connection, options: { rete
       await connection.db?.command({ collMod: collection, index: { name: TTL_INDEX, expireAfterSeconds: options.retentionSeconds } });
     }
   };
+  // Under load many requests record an event at once: one insert stores a batch of them.
+  const insertEvent = groupCommit<AuditEvent>(async (batch) => {
+    await events.collection.insertMany(batch.map((event) => ({ ...event })));
+  }, EVENT_BATCH);
   return {
     async init() {
       await prepare(events, 'events');
       await prepare(adminEvents, 'admin_events');
     },
     async insert(event) {
-      await events.collection.insertOne({ ...event });
+      await insertEvent(event);
     },
     async insertAdmin(event) {
       await adminEvents.collection.insertOne({ ...event, actor: { ...event.actor } });
