@@ -7,7 +7,7 @@ import { InvalidRequestError } from '../errors';
 import type { SmtpOptions } from '../config/email-options';
 import type { RecoveryService } from '../domain/recovery';
 import type { AdminRoles } from '../options';
-import { contextOf } from './context';
+import { answer, contextOf } from './context';
 
 /** Where the admin API is mounted, below any prefix the host chooses (Keycloak's own path). */
 export const ADMIN_BASE = '/admin/realms/:realm';
@@ -205,14 +205,6 @@ function request(req: Request, res: Response): { realm: string; actor: AdminActo
   return { realm: realm.name, actor: { userId: token.subject, clientId: audit.clientId, ip: audit.ip }, id: String(req.params.id) };
 }
 
-function json(res: Response, status: number, body: unknown): void {
-  res.status(status).set('Cache-Control', 'no-store').json(body);
-}
-
-function noContent(res: Response): void {
-  res.status(204).set('Cache-Control', 'no-store').end();
-}
-
 interface UserBody {
   id?: string;
   username?: string;
@@ -255,7 +247,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const query = new Query(req, [...USER_QUERY, 'first', 'max'], USER_QUERY_IGNORED);
       const { realm } = request(req, res);
       const users = await admin.findUsers(realm, userFilter(query), query.page());
-      json(res, 200, users.map(userRepresentation));
+      answer(res, 200, users.map(userRepresentation));
     },
   },
   {
@@ -264,7 +256,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     role: 'view',
     handler: ({ admin }) => async (req, res) => {
       const query = new Query(req, USER_QUERY, USER_QUERY_IGNORED);
-      json(res, 200, await admin.countUsers(request(req, res).realm, userFilter(query)));
+      answer(res, 200, await admin.countUsers(request(req, res).realm, userFilter(query)));
     },
   },
   {
@@ -295,7 +287,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
         actor,
       );
       res.location(`${req.baseUrl}/users/${encodeURIComponent(user.id)}`);
-      res.status(201).set('Cache-Control', 'no-store').end();
+      answer(res, 201);
     },
   },
   {
@@ -304,7 +296,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     role: 'view',
     handler: ({ admin }) => async (req, res) => {
       const { realm, id } = request(req, res);
-      json(res, 200, userRepresentation(await admin.getUser(realm, id)));
+      answer(res, 200, userRepresentation(await admin.getUser(realm, id)));
     },
   },
   {
@@ -321,7 +313,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       // Keycloak replaces the attributes given: without `locale` in them, the user has none.
       const locale = attributes === undefined ? undefined : (attributes.locale?.[0] ?? null);
       await admin.updateUser(realm, id, { username, email, emailVerified, firstName, lastName, locale, enabled, requiredActions }, actor);
-      noContent(res);
+      answer(res, 204);
     },
   },
   {
@@ -331,7 +323,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handler: ({ admin }) => async (req, res) => {
       const { realm, actor, id } = request(req, res);
       await admin.deleteUser(realm, id, actor);
-      noContent(res);
+      answer(res, 204);
     },
   },
   {
@@ -344,8 +336,8 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const body = req.body as PasswordResetBody;
       const temporary = body.temporary ?? false;
       const generated = await admin.resetPassword(realm, id, { value: body.value, generate: body.generate, temporary, temporaryExpiresIn: body.temporaryExpiresIn }, actor);
-      if (generated === undefined) noContent(res);
-      else json(res, 200, { type: 'password', value: generated, temporary });
+      if (generated === undefined) answer(res, 204);
+      else answer(res, 200, { type: 'password', value: generated, temporary });
     },
   },
   {
@@ -368,7 +360,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
         { lifespanSeconds: query.integer('lifespan', 60, 86_400 * 30), clientId: query.string('client_id'), redirectUri: query.string('redirect_uri') },
         audit ?? {},
       );
-      noContent(res);
+      answer(res, 204);
     },
   },
   {
@@ -385,7 +377,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
         markEmailVerified: body.mark_email_as_verified ?? false,
         includeEmail: body.include_email_in_redirect ?? false,
       });
-      json(res, 201, { ticket });
+      answer(res, 201, { ticket });
     },
   },
   {
@@ -400,7 +392,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const recipient = to ?? (typeof email === 'string' ? email : undefined);
       if (recipient === undefined) throw new InvalidRequestError('Say where the test mail goes: "to", or a token with an email claim (Keycloak sends it to the admin).');
       await testSmtp(realm, Object.keys(settings).length > 0 ? settings : undefined, recipient);
-      noContent(res);
+      answer(res, 204);
     },
   },
   {
@@ -409,7 +401,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     role: 'view',
     handler: ({ admin }) => async (req, res) => {
       const { realm, id } = request(req, res);
-      json(res, 200, (await admin.credentials(realm, id)).map(credentialRepresentation));
+      answer(res, 200, (await admin.credentials(realm, id)).map(credentialRepresentation));
     },
   },
   {
@@ -419,7 +411,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handler: ({ admin }) => async (req, res) => {
       const { realm, actor, id } = request(req, res);
       await admin.deleteCredential(realm, id, String(req.params.credentialId), actor);
-      noContent(res);
+      answer(res, 204);
     },
   },
   {
@@ -428,7 +420,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     role: 'view',
     handler: ({ admin }) => async (req, res) => {
       const { realm, id } = request(req, res);
-      json(res, 200, bruteForceRepresentation(await admin.bruteForceStatus(realm, id)));
+      answer(res, 200, bruteForceRepresentation(await admin.bruteForceStatus(realm, id)));
     },
   },
   {
@@ -438,7 +430,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handler: ({ admin }) => async (req, res) => {
       const { realm, actor, id } = request(req, res);
       await admin.clearBruteForce(realm, id, actor);
-      noContent(res);
+      answer(res, 204);
     },
   },
   {
@@ -456,7 +448,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
         to: query.date('dateTo', true),
         ...query.page(),
       });
-      json(res, 200, found.map(eventRepresentation));
+      answer(res, 200, found.map(eventRepresentation));
     },
   },
   {
@@ -476,7 +468,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
         to: query.date('dateTo', true),
         ...query.page(),
       });
-      json(res, 200, found.map(adminEventRepresentation));
+      answer(res, 200, found.map(adminEventRepresentation));
     },
   },
 ];

@@ -30,3 +30,21 @@ export function authenticated(res: Response): { realm: ResolvedRealm; token: Ver
   if (!realm || !token || !user || !audit) throw new Error('handler placed before authentication');
   return { realm, token, user, audit };
 }
+
+/** The realm the path names; only called by handlers placed after `resolveRealm`. */
+export function realmOf(res: Response): ResolvedRealm {
+  const realm = contextOf(res).realm;
+  if (!realm) throw new Error('handler placed before resolveRealm');
+  return realm;
+}
+
+/**
+ * Answer with `status`, and `body` as JSON when given. Never cached: the
+ * answers carry users, verdicts on passwords and links.
+ */
+export function answer(res: Response, status: number, body?: unknown): void {
+  res.status(status).set('Cache-Control', 'no-store');
+  if (body === undefined) res.end();
+  else res.json(body);
+}
+

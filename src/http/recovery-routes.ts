@@ -12,7 +12,7 @@ import { RecoveryLinkError } from '../domain/recovery';
 import type { Identifier, LinkProblem, RecoveryService } from '../domain/recovery';
 import { renderTemplate, SHIPPED_TEMPLATES } from '../mail/mailer';
 import type { ResolvedRealm } from '../options';
-import { contextOf } from './context';
+import { answer, realmOf } from './context';
 
 interface ForgotPasswordBody {
   username?: string;
@@ -58,7 +58,7 @@ export const RECOVERY_JSON_ROUTES = [
         // The user is looked up only once the answer is out, so nothing about it can depend on the account.
         // 'close' follows the answer, and comes too when the client hung up first: the request still counts.
         res.once('close', () => void afterAnswer());
-        res.status(202).set('Cache-Control', 'no-store').json(FORGOT_PASSWORD_ANSWER);
+        answer(res, 202, FORGOT_PASSWORD_ANSWER);
       },
   },
   {
@@ -69,16 +69,10 @@ export const RECOVERY_JSON_ROUTES = [
       async (req, res) => {
         const body = req.body as ResetWithCodeBody;
         await recovery.redeemCode(realmOf(res).name, identifierOf(body), body.code, body.newPassword, audit(req));
-        res.status(204).set('Cache-Control', 'no-store').end();
+        answer(res, 204);
       },
   },
 ] as const;
-
-function realmOf(res: Response): ResolvedRealm {
-  const realm = contextOf(res).realm;
-  if (!realm) throw new Error('realm not resolved');
-  return realm;
-}
 
 // ---------------------------------------------------------------------------
 // The hosted page

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { AccountService } from '../domain/account-service';
-import { authenticated } from './context';
+import { answer, authenticated } from './context';
 
 /** Where the account API is mounted, below any prefix the host chooses. */
 export const ACCOUNT_BASE = '/realms/:realm/password-resources';
@@ -37,7 +37,7 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
     path: '/password-policy',
     handler: () => (_req, res) => {
       const { realm } = authenticated(res);
-      res.status(200).set('Cache-Control', 'no-store').json({ policy: realm.policy.source, rules: realm.policy.describe() });
+      answer(res, 200, { policy: realm.policy.source, rules: realm.policy.describe() });
     },
   },
   {
@@ -51,7 +51,7 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
       // Only for the right password, and only when there are some: the SPA's cue to send the user to change it.
       const requiredActions = valid ? accounts.requiredActionsOf(user) : [];
       const body = requiredActions.length > 0 ? { valid, requiredActions } : { valid };
-      res.status(200).set('Cache-Control', 'no-store').json(body);
+      answer(res, 200, body);
     },
   },
   {
@@ -63,7 +63,7 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
       const { user, audit } = authenticated(res);
       const { currentPassword, newPassword } = req.body as ResetPasswordBody;
       await accounts.changePassword(user, currentPassword, newPassword, audit);
-      res.status(204).set('Cache-Control', 'no-store').end();
+      answer(res, 204);
     },
   },
 ];
