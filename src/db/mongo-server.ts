@@ -111,8 +111,35 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
     if (await accepts(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  child.kill('SIGKILL');
   throw new Error(`database server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms: ${output()}`);
+}
+
+/**
+ * A shell between us and the server, holding a pipe from us on its stdin:
+ * when the pipe closes (we stop the server, or our process ends in any way,
+ * SIGKILL included) it sends the server SIGTERM, so a server never outlives
+ * the process that started it. Its data goes with it: the shell removes the
+ * folder it runs in. The server's exit status is the shell's.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$@" </dev/null 3<&- &',
+  'server=$!',
+  '{ cat <&3 >/dev/null; kill -TERM "$server" 2>/dev/null; } &',
+  'wait "$server"',
+  'status=$?',
+  'rm -rf "$PWD"',
+  'exit "$status"',
+].join('\n');
+
+/** Signal the watchdog, the server and the watchdog's reader: they share a process group. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 async function startSecantus(kind: 'secantusd-rs' | 'secantusd-py', binary: string): Promise<MongoServer> {
@@ -122,14 +149,21 @@ async function startSecantus(kind: 'secantusd-rs' | 'secantusd-py', binary: stri
   // A WiredTiger log file is allocated in full; 1 MB keeps an empty store small.
   if (kind === 'secantusd-rs') args.push('--log-file-max', '1MB');
   // cwd is the temp folder so no ./secantusd.toml of the caller's is picked up.
-  const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'watchdog', binary, ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  // The watchdog's pipe may be gone first (a server that died on its own): nothing to report.
+  child.stdin.on('error', () => undefined);
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-2_000);
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  await waitForPort(port, child, () => output, 30_000);
+  try {
+    await waitForPort(port, child, () => output, 30_000);
+  } catch (error) {
+    signalGroup(child, 'SIGKILL');
+    throw error;
+  }
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
       resolve();
@@ -141,11 +175,15 @@ async function startSecantus(kind: 'secantusd-rs' | 'secantusd-py', binary: stri
     kind,
     async stop() {
       if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        // Closing the pipe is the watchdog's cue to stop the server.
+        child.stdin.end();
+        const timer = setTimeout(() => {
+          signalGroup(child, 'SIGKILL');
+        }, 5_000);
         await exited;
         clearTimeout(timer);
       }
+      child.stdin.destroy();
       await rm(dir, { recursive: true, force: true });
     },
   };

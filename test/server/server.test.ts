@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -158,24 +159,71 @@ describe('the standalone server', () => {
   });
 });
 
+/** The serve command, started without MONGODB_URI, once it says it listens. */
+async function startServe(): Promise<{ child: ReturnType<typeof spawnCli>; output: () => string; listening: { port: number; databaseUri: string }; exited: Promise<number | null> }> {
+  const child = spawnCli(['serve'], { REALMS: 'alpha', OIDC_ISSUER_BASE_URL: issuer.baseUrl, PORT: '0', BCRYPT_COST: '10' });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('close', resolve);
+  });
+  const deadline = Date.now() + 20_000;
+  while (!output.includes('password-resources listening') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  const line = output.split('\n').find((candidate) => candidate.includes('password-resources listening'));
+  if (!line) throw new Error(`serve did not start: ${output}`);
+  return { child, output: () => output, listening: JSON.parse(line) as { port: number; databaseUri: string }, exited };
+}
+
+/** The process running `binary` with `--port port`, and its storage folder, from /proc. */
+function serverProcess(binary: string, port: string): { pid: number; storage: string } | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const storage = args[args.indexOf('--storage-path') + 1];
+    if (args[0]?.endsWith(binary) === true && args[args.indexOf('--port') + 1] === port && storage !== undefined) return { pid: Number(entry), storage };
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('npm start (the serve command)', () => {
   it('starts on an embedded database without MONGODB_URI, says so, and stops cleanly on SIGTERM', async () => {
-    const child = spawnCli(['serve'], { REALMS: 'alpha', OIDC_ISSUER_BASE_URL: issuer.baseUrl, PORT: '0', BCRYPT_COST: '10' });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => {
-      child.on('close', resolve);
-    });
-    const deadline = Date.now() + 20_000;
-    while (!output.includes('password-resources listening') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    const listening = output.split('\n').find((line) => line.includes('password-resources listening'));
-    expect(output).toMatch(/MONGODB_URI is unset: started an ephemeral (SecantusDB|mongod)/);
-    const { port } = JSON.parse(listening ?? '{}') as { port: number };
-    expect((await get(port, '/readyz')).status).toBe(200);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(output).toContain('password-resources stopped');
+    const serve = await startServe();
+    expect(serve.output()).toMatch(/MONGODB_URI is unset: started an ephemeral (SecantusDB|mongod)/);
+    expect((await get(serve.listening.port, '/readyz')).status).toBe(200);
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toBe(0);
+    expect(serve.output()).toContain('password-resources stopped');
+  });
+
+  it('leaves no embedded database server behind when it is killed outright', async () => {
+    const serve = await startServe();
+    const databasePort = new URL(serve.listening.databaseUri).port;
+    const database = serverProcess('secantusd-rs', databasePort) ?? serverProcess('secantusd-py', databasePort);
+    if (database === undefined) throw new Error(`no database server process on port ${databasePort}`);
+    expect(alive(database.pid)).toBe(true);
+    expect(existsSync(database.storage)).toBe(true);
+    serve.child.kill('SIGKILL'); // no handler runs: only the watchdog can stop the server
+    await serve.exited;
+    const deadline = Date.now() + 10_000;
+    while ((alive(database.pid) || existsSync(database.storage)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alive(database.pid)).toBe(false);
+    // Its data went with it.
+    expect(existsSync(database.storage)).toBe(false);
   });
 
   it('refuses a bad setting with one line naming it, and a non-zero exit', async () => {
