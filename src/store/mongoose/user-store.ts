@@ -285,8 +285,8 @@ export function createMongooseUserStore(connection: Connection): UserStore {
 
     clearFailures: (realm, id) =>
       translate(async () => {
-        const failed = await keyed(realm, id, { loginFailures: { $exists: true } });
-        if (failed) await users.updateOne(failed, { $unset: { loginFailures: '' } }).exec();
+        // Keyed on the index alone (one round trip); unsetting an absent field writes nothing.
+        await users.updateOne({ realm, userId: id }, { $unset: { loginFailures: '' } }).exec();
       }),
 
     find: (realm, filter, page) =>
@@ -378,10 +378,7 @@ async function rekey(
     let after: UserDocument | null = null;
     await session.withTransaction(async () => {
       const before = await users.collection.findOne({ realm, userId: id }, { session });
-      if (!before) {
-        after = null;
-        return;
-      }
+      if (!before) return;
       const changed: Record<string, unknown> = { ...before, ...set };
       for (const field of Object.keys(unset)) Reflect.deleteProperty(changed, field);
       await users.collection.deleteOne({ _id: before._id }, { session });
