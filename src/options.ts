@@ -21,6 +21,14 @@ export interface RealmOptions {
   readonly jwksUri?: string;
   /** When set, the token's `aud` must contain it. Default: unset (not checked). */
   readonly audience?: string;
+  /**
+   * Accept access tokens typed only as plain `JWT`, without a payload `typ`:
+   * what Auth0 and Okta issue. Such a token looks like an ID token, so this
+   * needs `audience` (your API's identifier, which ID tokens do not carry).
+   * Default: false: only `at+jwt` (RFC 9068) and Keycloak's access tokens
+   * (payload `typ: "Bearer"`) are accepted.
+   */
+  readonly acceptPlainJwtAccessTokens?: boolean;
   /** Keycloak policy string. Default: the top-level `passwordPolicy`. */
   readonly passwordPolicy?: string;
   /**
@@ -209,7 +217,7 @@ const OPTION_NAMES = [
   'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
   'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs', 'publicUrl', 'hashQueue',
 ];
-const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore'];
+const REALM_OPTION_NAMES = ['issuer', 'jwksUri', 'audience', 'acceptPlainJwtAccessTokens', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles', 'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore'];
 const KEYCLOAK_STORE_OPTION_NAMES = ['type', 'serverUrl', 'realm', 'clientId', 'clientSecret', 'timeoutMs'];
 const JWKS_OPTION_NAMES = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'];
 const HASH_QUEUE_OPTION_NAMES = ['concurrency', 'maxWaiting'];
@@ -364,6 +372,13 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
     if (realm.audience !== undefined && (typeof realm.audience !== 'string' || realm.audience === '')) {
       fail(`${at}.audience`, `must be a non-empty string, got ${JSON.stringify(realm.audience)}`);
     }
+    const acceptPlainJwtAccessTokens = boolean(`${at}.acceptPlainJwtAccessTokens`, realm.acceptPlainJwtAccessTokens, false);
+    if (acceptPlainJwtAccessTokens && realm.audience === undefined) {
+      fail(
+        `${at}.acceptPlainJwtAccessTokens`,
+        `needs ${at}.audience: an ID token is a plain JWT too, and only the audience (your API's identifier, e.g. Auth0's API audience) tells an access token from it`,
+      );
+    }
     if (realm.revokeTokensOnPasswordChange !== undefined && typeof realm.revokeTokensOnPasswordChange !== 'boolean') {
       fail(`${at}.revokeTokensOnPasswordChange`, `must be true or false, got ${JSON.stringify(realm.revokeTokensOnPasswordChange)}`);
     }
@@ -372,6 +387,7 @@ export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptio
       issuer: realm.issuer,
       jwksUri,
       audience: realm.audience,
+      acceptPlainJwtAccessTokens,
       policy: policy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy),
       revokeTokensOnPasswordChange: realm.revokeTokensOnPasswordChange ?? DEFAULTS.revokeTokensOnPasswordChange,
       allowedClients: nameList(`${at}.allowedClients`, realm.allowedClients),

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors as joseErrors, jwksCache, jwtVerify } from 'jose';
-import type { JWKSCacheInput, JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWKSCacheInput, JWTHeaderParameters, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { InvalidTokenError, TemporarilyUnavailableError } from '../errors';
 
 /** Asymmetric algorithms only: `none` and the HMAC family are never accepted. */
@@ -8,14 +8,26 @@ export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 
 /** Header parameters that point at keys of the sender's choosing; a token carrying one is refused. */
 const KEY_REFERENCE_HEADERS = ['jku', 'jwk', 'x5u', 'x5c'] as const;
 
-/** Keycloak's `typ` claim of tokens that are not access tokens. */
-const ACCESS_TOKEN_TYP = 'bearer';
+/** RFC 9068's header `typ` of access tokens, with and without the `application/` prefix (RFC 7515 section 4.1.9). */
+const ACCESS_TOKEN_HEADER_TYPES = ['at+jwt', 'application/at+jwt'];
+
+/** The header `typ` of a token typed only as a JWT; an absent `typ` means the same (RFC 7519 section 5.1). */
+const PLAIN_JWT_HEADER_TYPES = ['jwt', 'application/jwt'];
+
+/** Keycloak's payload `typ` of access tokens; its ID, refresh and logout tokens carry other values. */
+const KEYCLOAK_ACCESS_TOKEN_TYP = 'bearer';
 
 /** How to trust tokens of one realm. */
 export interface TokenTrust {
   readonly issuer: string;
   readonly jwksUri: string;
   readonly audience: string | undefined;
+  /**
+   * Accept tokens typed only as plain `JWT` with no payload `typ` (Auth0's and
+   * Okta's access tokens). An ID token looks the same, so only the audience
+   * tells them apart: options refuse this without `audience`.
+   */
+  readonly acceptPlainJwtAccessTokens: boolean;
 }
 
 /** How the key set is fetched and cached; jose's defaults unless configured. */
@@ -61,6 +73,33 @@ function describe(error: unknown): string {
 }
 
 /**
+ * Refuse every token that is not typed as an access token (RFC 8725 section
+ * 3.11): RFC 9068's `at+jwt`, or Keycloak's `JWT` whose payload `typ` is
+ * `Bearer`. ID tokens, DPoP proofs, logout tokens and untyped JWTs are not
+ * bearer credentials for this API, unless the realm accepts plain JWTs.
+ */
+export function checkTokenType(header: Pick<JWTHeaderParameters, 'typ'>, payload: JWTPayload, trust: Pick<TokenTrust, 'acceptPlainJwtAccessTokens'>): void {
+  const headerType = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined;
+  if (payload.typ !== undefined && typeof payload.typ !== 'string') throw new InvalidTokenError('The token\'s "typ" claim is not a string.');
+  const payloadType = payload.typ;
+  const isKeycloakAccess = payloadType?.toLowerCase() === KEYCLOAK_ACCESS_TOKEN_TYP;
+  if (headerType !== undefined && ACCESS_TOKEN_HEADER_TYPES.includes(headerType)) {
+    if (payloadType === undefined || isKeycloakAccess) return;
+    throw new InvalidTokenError(`The token is not an access token: its "typ" claim is "${payloadType.slice(0, 32)}".`);
+  }
+  if (headerType !== undefined && !PLAIN_JWT_HEADER_TYPES.includes(headerType)) {
+    throw new InvalidTokenError(`The token is not an access token: its header type is "${headerType.slice(0, 32)}"; expected "at+jwt".`);
+  }
+  if (isKeycloakAccess) return;
+  if (payloadType !== undefined) {
+    const kind = payloadType.toLowerCase() === 'id' ? 'an ID token' : `typed "${payloadType.slice(0, 32)}"`;
+    throw new InvalidTokenError(`The token is not an access token: it is ${kind}.`);
+  }
+  if (trust.acceptPlainJwtAccessTokens) return;
+  throw new InvalidTokenError('The token is not typed as an access token: expected header type "at+jwt", or a "typ" claim of "Bearer".');
+}
+
+/**
  * A key-set function that tells "the key set could not be had" (503: fail
  * closed, retry) from "the key set has no key for this token" (401).
  */
@@ -99,11 +138,11 @@ function keySet(jwksUri: string, options: JwksOptions, observe: JwksObserver): J
 /**
  * Build the verifier of one realm's access tokens: issuer exact, asymmetric
  * algorithms only, `exp` required, audience when configured, no key taken from
- * the token itself, Keycloak ID and refresh tokens refused.
+ * the token itself, and only tokens typed as access tokens (`checkTokenType`).
  *
  * @example
  * const verify = createTokenVerifier(
- *   { issuer: 'https://idp.example/realms/alpha', jwksUri: 'https://idp.example/realms/alpha/protocol/openid-connect/certs', audience: undefined },
+ *   { issuer: 'https://idp.example/realms/alpha', jwksUri: 'https://idp.example/realms/alpha/protocol/openid-connect/certs', audience: undefined, acceptPlainJwtAccessTokens: false },
  *   { clockToleranceSeconds: 30, jwks: { timeoutMs: 5000, cooldownMs: 30000, cacheMaxAgeMs: 600000 } },
  * );
  * const { subject } = await verify(token);
@@ -115,8 +154,9 @@ export function createTokenVerifier(
   const getKey = keySet(trust.jwksUri, options.jwks, options.onJwks ?? (() => undefined));
   return async (token) => {
     let payload: JWTPayload;
+    let protectedHeader: JWTHeaderParameters;
     try {
-      ({ payload } = await jwtVerify(token, async (header, input) => {
+      ({ payload, protectedHeader } = await jwtVerify(token, async (header, input) => {
         const reference = KEY_REFERENCE_HEADERS.find((name) => name in header);
         if (reference) throw new InvalidTokenError(`The token carries a "${reference}" header; keys are only taken from the realm's key set.`);
         return getKey(header, input);
@@ -132,10 +172,9 @@ export function createTokenVerifier(
       if (error instanceof joseErrors.JOSEError) throw new InvalidTokenError(describe(error), { detail: error.code, cause: error });
       throw new InvalidTokenError('The token is malformed or not acceptable.', { cause: error });
     }
-    const { sub, typ, azp, iat } = payload;
-    if (typeof typ === 'string' && typ.toLowerCase() !== ACCESS_TOKEN_TYP) {
-      throw new InvalidTokenError('The token is not an access token (its "typ" claim names another kind).');
-    }
+    // After the signature: the type of a forged token says nothing.
+    checkTokenType(protectedHeader, payload, trust);
+    const { sub, azp, iat } = payload;
     if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('The token has no subject.');
     // jose checks `iat` only against a maximum age; a token from the future is refused here.
     if (iat !== undefined && iat > Date.now() / 1000 + options.clockToleranceSeconds) {

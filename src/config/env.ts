@@ -51,7 +51,7 @@ function policySetting(setting: string, value: string): string {
 
 /** The per-realm settings a CONFIG_FILE may hold, by the type of their values. */
 const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'templates', 'defaultLocale'] as const;
-const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange', 'notifyPasswordChange'] as const;
+const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange', 'notifyPasswordChange', 'acceptPlainJwtAccessTokens'] as const;
 /** Objects checked, with teaching messages, by the router's options (options.realms.<realm>.<key>). */
 const FILE_REALM_OBJECTS = {
   bruteForce: "Keycloak's brute force settings",
@@ -211,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.jwksUri === undefined ? {} : { jwksUri: file.jwksUri }),
       ...(file.audience ?? audience ? { audience: file.audience ?? audience } : {}),
       passwordPolicy: file.passwordPolicy === undefined ? passwordPolicy : policySetting(`CONFIG_FILE: realms.${name}.passwordPolicy`, file.passwordPolicy),
+      ...(file.acceptPlainJwtAccessTokens === undefined ? {} : { acceptPlainJwtAccessTokens: file.acceptPlainJwtAccessTokens }),
       ...(file.revokeTokensOnPasswordChange === undefined ? {} : { revokeTokensOnPasswordChange: file.revokeTokensOnPasswordChange }),
       ...(file.allowedClients === undefined ? {} : { allowedClients: file.allowedClients }),
       ...(file.requiredScopes === undefined ? {} : { requiredScopes: file.requiredScopes }),

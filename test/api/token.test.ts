@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT } from 'jose';
 import type { JWK, JWTPayload, KeyLike } from 'jose';
 import type { Response } from 'supertest';
+import { createPasswordResources, OptionsError } from '../../src/index';
 import type { PasswordResourcesOptions } from '../../src/index';
 import { call, expectError } from '../helpers/api';
 import type { CallOptions } from '../helpers/api';
@@ -249,14 +250,102 @@ describe('bearer token verification', () => {
     });
   });
 
-  describe('Keycloak token kinds', () => {
-    it.each(['ID', 'Refresh', 'Offline', 'Logout'])('refuses a Keycloak token whose typ claim is "%s"', async (typ) => {
+  describe('token types (RFC 8725 section 3.11, RFC 9068)', () => {
+    /** The error_description of a refusal: names the reason in our words, never the JOSE library's. */
+    function descriptionOf(outcome: Outcome): string {
+      const description = (outcome.res.body as { error_description: string }).error_description;
+      expect(description).not.toMatch(/JWT|JWS|JOSE|claim validation|unexpected "typ"/);
+      return description;
+    }
+
+    it.each(['at+jwt', 'application/at+jwt', 'AT+JWT'])('accepts an RFC 9068 access token typed "%s" in its header', async (typ) => {
+      expectAccepted(await post({ token: await issuer.sign({ sub: alice.id, typ: undefined }, { header: { typ } }) }));
+    });
+
+    it('accepts an at+jwt token that also carries Keycloak\'s typ claim "Bearer"', async () => {
+      expectAccepted(await post({ token: await issuer.sign({ sub: alice.id }, { header: { typ: 'at+jwt' } }) }));
+    });
+
+    it.each(['Bearer', 'bearer'])('accepts a Keycloak access token: header typ JWT, typ claim "%s"', async (typ) => {
+      expectAccepted(await post({ token: await issuer.sign({ sub: alice.id, typ }, { header: { typ: 'JWT' } }) }));
+    });
+
+    it('accepts a Keycloak-style access token whose header has no typ (a JWT by default)', async () => {
+      expectAccepted(await post({ token: await issuer.sign({ sub: alice.id }, { header: { typ: undefined } }) }));
+    });
+
+    it('refuses an ID token (typ claim "ID"), saying it is an ID token', async () => {
+      const token = await issuer.sign({ sub: alice.id, typ: 'ID', aud: 'account-console' });
+      const outcome = await post({ token });
+      expectRefused(outcome, token);
+      expect(descriptionOf(outcome)).toBe('The token is not an access token: it is an ID token.');
+    });
+
+    it.each(['Refresh', 'Offline', 'Logout'])('refuses a Keycloak token whose typ claim is "%s"', async (typ) => {
       const token = await issuer.sign({ sub: alice.id, typ });
+      const outcome = await post({ token });
+      expectRefused(outcome, token);
+      expect(descriptionOf(outcome)).toContain(`typed "${typ}"`);
+    });
+
+    it.each(['dpop+jwt', 'logout+jwt', 'secevent+jwt'])('refuses a token whose header typ is "%s", even with typ claim "Bearer"', async (typ) => {
+      const token = await issuer.sign({ sub: alice.id }, { header: { typ } });
+      const outcome = await post({ token });
+      expectRefused(outcome, token);
+      expect(descriptionOf(outcome)).toBe(`The token is not an access token: its header type is "${typ}"; expected "at+jwt".`);
+    });
+
+    it('refuses an at+jwt token whose typ claim names another kind', async () => {
+      const token = await issuer.sign({ sub: alice.id, typ: 'ID' }, { header: { typ: 'at+jwt' } });
       expectRefused(await post({ token }), token);
     });
 
-    it.each(['Bearer', 'bearer'])('accepts an access token whose typ claim is "%s"', async (typ) => {
-      expectAccepted(await post({ token: await issuer.sign({ sub: alice.id, typ }) }));
+    it.each<[string, Record<string, unknown>]>([
+      ['typed plain JWT', { typ: 'JWT' }],
+      ['with no type at all', { typ: undefined }],
+    ])('refuses a token %s and no typ claim (what an ID token of many providers looks like)', async (_name, header) => {
+      const token = await issuer.sign({ sub: alice.id, typ: undefined }, { header });
+      const outcome = await post({ token });
+      expectRefused(outcome, token);
+      expect(descriptionOf(outcome)).toBe('The token is not typed as an access token: expected header type "at+jwt", or a "typ" claim of "Bearer".');
+    });
+
+    describe('a realm of a provider whose access tokens are plain JWTs (Auth0, Okta)', () => {
+      let plain: TestService;
+      let frank: { id: string; token: string };
+
+      beforeAll(async () => {
+        plain = await startTestService('token-plain', { realms: { alpha: { issuer: issuer.issuerOf('alpha'), audience: AUDIENCE, acceptPlainJwtAccessTokens: true } } }, issuer);
+        extraServices.push(plain);
+        frank = await plain.createUser('frank', PASSWORD);
+      });
+
+      it('accepts a plain JWT without typ claim that carries the audience', async () => {
+        expectAccepted(await post({ token: await issuer.sign({ sub: frank.id, typ: undefined, aud: AUDIENCE }, { header: { typ: 'JWT' } }) }, plain));
+      });
+
+      it('refuses the plain JWT of an ID token, whose audience is the client', async () => {
+        const token = await issuer.sign({ sub: frank.id, typ: undefined, aud: 'spa-client' }, { header: { typ: 'JWT' } });
+        expectRefused(await post({ token }, plain), token);
+      });
+
+      it.each(['dpop+jwt', 'logout+jwt'])('still refuses a %s token carrying the audience', async (typ) => {
+        const token = await issuer.sign({ sub: frank.id, typ: undefined, aud: AUDIENCE }, { header: { typ } });
+        expectRefused(await post({ token }, plain), token);
+      });
+
+      it('refuses an ID token typed by its typ claim even with the audience', async () => {
+        const token = await issuer.sign({ sub: frank.id, typ: 'ID', aud: AUDIENCE });
+        expectRefused(await post({ token }, plain), token);
+      });
+
+      it('is refused at start-up without an audience', () => {
+        expect(() => createPasswordResources({ mongodbUri: plain.uri, realms: { alpha: { issuer: issuer.issuerOf('alpha'), acceptPlainJwtAccessTokens: true } } })).toThrow(
+          new OptionsError(
+            "options.realms.alpha.acceptPlainJwtAccessTokens: needs options.realms.alpha.audience: an ID token is a plain JWT too, and only the audience (your API's identifier, e.g. Auth0's API audience) tells an access token from it",
+          ),
+        );
+      });
     });
   });
 
