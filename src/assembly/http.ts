@@ -1,0 +1,133 @@
+import express from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type { Logger } from 'pino';
+import proxyaddr from 'proxy-addr';
+import { createTokenVerifier } from '../auth/token-verifier';
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { AccountService } from '../domain/account-service';
+import type { AuditContext } from '../domain/events';
+import type { RecoveryService } from '../domain/recovery';
+import { ADMIN_BASE, ADMIN_ROUTES } from '../http/admin-routes';
+import type { AdminHandlerDependencies } from '../http/admin-routes';
+import { contextOf } from '../http/context';
+import { errorHandler } from '../http/error-handler';
+import {
+  admitAdmin,
+  admitUser,
+  authenticate,
+  parseJson,
+  realmCors,
+  refuseTokensOutsideHeader,
+  requestId,
+  requireAdminRole,
+  requireJson,
+  requireRecentAuthentication,
+  resolveRealm,
+  validateBody,
+} from '../http/middleware';
+import { RECOVERY_JSON_ROUTES, resetPageRouter } from '../http/recovery-routes';
+import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../http/routes';
+import { componentValidator, createContractAjv, loadOpenApi } from '../http/schemas';
+import type { ServiceMetrics } from '../metrics';
+import type { ResolvedOptions, ResolvedRealm } from '../options';
+
+/** What the routers are built from. */
+export interface RoutersDependencies {
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  /** Resolves once the database is reachable; every request waits for it. */
+  readonly ready: () => Promise<void>;
+  readonly accounts: AccountService;
+  readonly recovery: RecoveryService;
+  readonly administration: AdminHandlerDependencies;
+}
+
+/** The middleware every router shares: realm, readiness, token, body. */
+interface Chains {
+  readonly realms: RequestHandler;
+  readonly whenReady: RequestHandler;
+  readonly clientIp: (req: Request) => string | undefined;
+  readonly verifierOf: (realm: ResolvedRealm) => TokenVerifier;
+  /** A JSON body checked against a schema of `openapi.yaml`. */
+  readonly jsonBody: (schema: string) => RequestHandler[];
+  readonly errors: express.ErrorRequestHandler;
+}
+
+/** One token verifier per realm, each with its own key set cache. */
+function tokenVerifiers(resolved: ResolvedOptions, metrics: ServiceMetrics): (realm: ResolvedRealm) => TokenVerifier {
+  const verifiers = new Map<string, TokenVerifier>(
+    [...resolved.realms.values()].map((realm) => [
+      realm.name,
+      createTokenVerifier(realm, {
+        clockToleranceSeconds: resolved.clockToleranceSeconds,
+        jwks: resolved.jwks,
+        onJwks: (outcome) => {
+          metrics.jwks(realm.name, outcome);
+        },
+      }),
+    ]),
+  );
+  return (realm) => {
+    const verifier = verifiers.get(realm.name);
+    if (!verifier) throw new Error(`no verifier for realm ${realm.name}`);
+    return verifier;
+  };
+}
+
+function chains(resolved: ResolvedOptions, { logger, metrics, ready }: RoutersDependencies): Chains {
+  const trust = proxyaddr.compile([...resolved.trustedProxies]);
+  const ajv = createContractAjv(loadOpenApi());
+  const whenReady = async (_req: unknown, _res: unknown, next: () => void): Promise<void> => {
+    await ready();
+    next();
+  };
+  return {
+    realms: resolveRealm(resolved.realms),
+    whenReady,
+    clientIp: (req) => proxyaddr(req, trust),
+    verifierOf: tokenVerifiers(resolved, metrics),
+    jsonBody: (schema) => [requireJson, parseJson(resolved.bodyLimitBytes), validateBody(componentValidator(ajv, schema))],
+    errors: errorHandler(logger, (res: Response) => contextOf(res).realm?.name),
+  };
+}
+
+/** The account API and recovery, below `ACCOUNT_BASE`. */
+function accountRouter(resolved: ResolvedOptions, chain: Chains, accounts: AccountService, recovery: RecoveryService): Router {
+  const account = express.Router({ mergeParams: true });
+  // Everything here is scoped to the account base path, so the host's other routes never see it.
+  account.use(requestId, chain.realms, realmCors, chain.whenReady);
+  const audit = (req: Request): AuditContext => ({ ip: chain.clientIp(req) });
+  // Recovery needs no token: the mail is the proof.
+  for (const route of RECOVERY_JSON_ROUTES) account.post(route.path, ...chain.jsonBody(route.bodySchema), route.handler(recovery, audit));
+  account.use(resetPageRouter(recovery, audit, { secureCookies: resolved.publicUrl?.startsWith('https:') === true, bodyLimitBytes: resolved.bodyLimitBytes }));
+  const authentication = [refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitUser(accounts), chain.clientIp)];
+  for (const route of ACCOUNT_ROUTES) {
+    if (route.method === 'get') {
+      account.get(route.path, ...authentication, route.handler(accounts));
+      continue;
+    }
+    account.post(route.path, ...authentication, ...(route.stepUp ? [requireRecentAuthentication] : []), ...chain.jsonBody(route.bodySchema), route.handler(accounts));
+  }
+  account.use(chain.errors);
+  return account;
+}
+
+/** Keycloak's admin API, below `ADMIN_BASE`: every route authenticated, each with the role it needs. */
+function adminRouter(chain: Chains, administration: AdminHandlerDependencies): Router {
+  const admin = express.Router({ mergeParams: true });
+  admin.use(requestId, chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
+  for (const route of ADMIN_ROUTES) {
+    admin[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? chain.jsonBody(route.bodySchema) : []), route.handler(administration));
+  }
+  admin.use(chain.errors);
+  return admin;
+}
+
+/** The router a host mounts: the account API and the admin API, each with its own middleware chain. */
+export function assembleRouters(resolved: ResolvedOptions, dependencies: RoutersDependencies): Router {
+  const chain = chains(resolved, dependencies);
+  const router = express.Router();
+  router.use(ACCOUNT_BASE, accountRouter(resolved, chain, dependencies.accounts, dependencies.recovery));
+  router.use(ADMIN_BASE, adminRouter(chain, dependencies.administration));
+  return router;
+}
