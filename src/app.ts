@@ -10,6 +10,7 @@ import { METRIC_PREFIX } from './metrics';
 import { NotFoundError, TemporarilyUnavailableError } from './errors';
 import { sendError, toPasswordResourcesError } from './http/error-handler';
 import { requestIdOf } from './http/middleware';
+import { safeLogger, serializeError } from './logging';
 
 /** The standalone app's own routes. */
 const OPERATION_PATHS = ['/healthz', '/readyz', '/metrics'];
@@ -59,7 +60,8 @@ function httpMetrics(registry: Registry): express.RequestHandler {
  * the router, and JSON errors for everything else. It does not listen; the
  * server does.
  */
-export function createApp(resources: PasswordResources, logger: Logger): Express {
+export function createApp(resources: PasswordResources, hostLogger: Logger): Express {
+  const logger = safeLogger(hostLogger);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -81,6 +83,7 @@ export function createApp(resources: PasswordResources, logger: Logger): Express
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: serializeError,
       },
     }),
   );

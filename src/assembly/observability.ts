@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { safeLogger } from '../logging';
 import type { AdminEventSink, EventSink } from '../domain/events';
 import { createServiceMetrics } from '../metrics';
 import type { ServiceMetrics } from '../metrics';
@@ -18,7 +19,7 @@ export interface Observability {
 /** The host's logger (or a pino one of our own) and a metrics registry of this router's own. */
 export function assembleObservability(logger: Logger | undefined): Observability {
   const metrics = createServiceMetrics();
-  return { logger: logger ?? pino({ name: 'password-resources' }), metrics, observeDatabase: metrics.database.bind(metrics) };
+  return { logger: safeLogger(logger ?? pino({ name: 'password-resources' })), metrics, observeDatabase: metrics.database.bind(metrics) };
 }
 
 /** The audit trail: the sinks the services record events into. */

@@ -13,6 +13,7 @@ import type { Identifier, LinkProblem, RecoveryService } from '../domain/recover
 import { renderTemplate, SHIPPED_TEMPLATES } from '../mail/mailer';
 import type { ResolvedRealm } from '../options';
 import { answer, realmOf } from './context';
+import { toPasswordResourcesError } from './error-handler';
 
 interface ForgotPasswordBody {
   username?: string;
@@ -101,13 +102,14 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
 };
 
-const PROBLEM_PAGES: Readonly<Record<LinkProblem | 'missing' | 'csrf', { status: number; title: string; message: string }>> = {
+const PROBLEM_PAGES: Readonly<Record<LinkProblem | 'missing' | 'csrf' | 'unreadable', { status: number; title: string; message: string }>> = {
   invalid: { status: 400, title: 'This link does not work', message: 'The link is not valid, or a newer one was sent since. Use the link in the most recent mail, or ask for a new one.' },
   expired: { status: 410, title: 'This link has expired', message: 'Reset links work for a limited time. Ask for a new one.' },
   used: { status: 410, title: 'This link was already used', message: 'Each reset link works once. If you did not change your password yourself, ask for a new link at once.' },
   superseded: { status: 410, title: 'This link no longer works', message: 'The password was changed after this link was sent. Ask for a new link if you still need one.' },
   missing: { status: 400, title: 'Open the link from your mail', message: 'This page needs the link from the password reset mail. Open that link again.' },
   csrf: { status: 403, title: 'The form could not be accepted', message: 'The form was not sent from this page, or the page was open too long. Open the link from your mail again.' },
+  unreadable: { status: 400, title: 'The form could not be read', message: 'The form arrived in a shape this page does not take. Open the link from your mail again and send the form from there.' },
 };
 
 interface PageValues {
@@ -123,9 +125,9 @@ function sendPage(res: Response, realm: ResolvedRealm, status: number, values: P
   res.status(status).set(SECURITY_HEADERS).type('html').send(html);
 }
 
-function sendProblem(res: Response, realm: ResolvedRealm, problem: keyof typeof PROBLEM_PAGES): void {
+function sendProblem(res: Response, realm: ResolvedRealm, problem: keyof typeof PROBLEM_PAGES, status = PROBLEM_PAGES[problem].status): void {
   const page = PROBLEM_PAGES[problem];
-  sendPage(res, realm, page.status, { title: page.title, message: page.message });
+  sendPage(res, realm, status, { title: page.title, message: page.message });
 }
 
 /** A redirect without a body, so nothing but the header says where to go. */
@@ -174,7 +176,19 @@ function sendForm(req: Request, res: Response, realm: ResolvedRealm, key: string
  */
 export function resetPageRouter(recovery: RecoveryService, audit: (req: Request) => AuditContext, options: { secureCookies: boolean; bodyLimitBytes: number }): express.Router {
   const page = express.Router({ mergeParams: true });
-  const form = express.urlencoded({ extended: false, limit: options.bodyLimitBytes, parameterLimit: 10 });
+  const parseForm = express.urlencoded({ extended: false, limit: options.bodyLimitBytes, parameterLimit: 10 });
+  /** A form the parser refuses (too many fields, too large, another charset, a broken encoding) is the client's: a page with the 4xx. */
+  const form: RequestHandler = (req, res, next) => {
+    parseForm(req, res, (error?: unknown) => {
+      if (error === undefined) {
+        next();
+        return;
+      }
+      const mapped = toPasswordResourcesError(error);
+      if (mapped.expose) sendProblem(res, realmOf(res), 'unreadable', mapped.status);
+      else next(error);
+    });
+  };
 
   const withLink = async (res: Response, key: string | undefined, then: (username: string, expiresAt: Date) => Promise<void> | void): Promise<void> => {
     const realm = realmOf(res);

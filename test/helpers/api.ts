@@ -26,7 +26,11 @@ export async function call(app: Express, method: 'get' | 'post' | 'put' | 'delet
   if (authorization !== undefined) req = req.set('Authorization', authorization);
   for (const [name, value] of Object.entries(options.headers ?? {})) req = req.set(name, value);
   if (options.body !== undefined) {
-    if (typeof options.body === 'string' || Buffer.isBuffer(options.body)) {
+    if (Buffer.isBuffer(options.body)) {
+      // Raw bytes as they are: superagent would otherwise serialise a Buffer under a JSON content type as {"type":"Buffer",...}.
+      const raw: unknown = options.body;
+      req = req.set('Content-Type', options.contentType ?? 'application/json').serialize(() => raw as string).send(raw as string);
+    } else if (typeof options.body === 'string') {
       req = req.set('Content-Type', options.contentType ?? 'application/json').send(options.body);
     } else {
       req = req.set('Content-Type', options.contentType ?? 'application/json').send(JSON.stringify(options.body));
