@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import bcrypt from 'bcrypt';
-import { verifyForeignCredential } from './credential-formats';
+import { CredentialFormatError, verifyForeignCredential } from './credential-formats';
 import type { Credential } from './store';
 
 /** Hashes new passwords and verifies presented ones against stored credentials. */
@@ -16,6 +16,9 @@ export const BCRYPT_COST_RANGE = { min: 10, max: 15 } as const;
 
 /** A bcrypt salt string: `$2b$` + two-digit cost + `$` + 22 salt characters. */
 const SALT_LENGTH = 29;
+
+/** What `hash` makes: `$2b$`, a two-digit cost, `$`, 53 characters of salt and hash. */
+const OUR_BCRYPT_HASH = /^\$2b\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
 /**
  * NIST SP 800-63B 5.1.1.2: normalise with NFKC so the same password typed on
@@ -53,9 +56,13 @@ export function createBcryptHasher(options: { cost: number }): PasswordHasher {
       const hash = await bcrypt.hash(preHash(password, salt), salt);
       return { algorithm: 'bcrypt-sha256', hash, createdAt: new Date() };
     },
+    /** @throws CredentialFormatError when the credential cannot be checked at all (bcrypt itself answers `false` for a corrupted hash). */
     async verify(password, credential) {
       // Credentials taken over from Keycloak or bcrypt exports; upgraded to ours on the next success (needsRehash).
       if (credential.algorithm !== 'bcrypt-sha256') return verifyForeignCredential(password, credential);
+      if (typeof credential.hash !== 'string' || !OUR_BCRYPT_HASH.test(credential.hash)) {
+        throw new CredentialFormatError('bcrypt-sha256 credential: hash is not a bcrypt hash ($2b$, a two-digit cost, 53 characters of salt and hash)');
+      }
       const salt = credential.hash.slice(0, SALT_LENGTH);
       return bcrypt.compare(preHash(password, salt), credential.hash);
     },

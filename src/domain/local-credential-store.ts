@@ -12,9 +12,10 @@ import { ConflictError } from '../errors';
 import type { PolicyViolation } from '../errors';
 import type { CredentialStore, PasswordCheck, SetPasswordOptions } from './credential-store';
 import type { PasswordHasher } from './hashing';
+import { CredentialFormatError } from './credential-formats';
 import { DAY_MS } from './policy';
 import type { PasswordPolicy } from './policy';
-import { UPDATE_PASSWORD } from './store';
+import { StoredCredentialError, UPDATE_PASSWORD } from './store';
 import type { Credential, UserRecord, UserStore } from './store';
 
 /** What a realm's own credential store is built from. */
@@ -58,7 +59,7 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
    */
   async verify(user: UserRecord, password: string, options: { readonly toReplace: boolean }): Promise<PasswordCheck> {
     const credential = user.credential;
-    if (!credential || !(await this.#matches(password, credential))) return { kind: 'invalid' };
+    if (!credential || !(await this.#matches(user, password, credential))) return { kind: 'invalid' };
     if (!options.toReplace && this.#deps.hasher.needsRehash(credential)) await this.#rehash(user, credential, password);
     return { kind: 'valid' };
   }
@@ -83,7 +84,7 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
       .filter((credential) => (lastN.has(credential) || recent.has(credential)) && (options.includeCurrent || credential !== user.credential));
     const violations: PolicyViolation[] = [];
     for (const credential of candidates.reverse()) {
-      if (!(await this.#deps.hasher.verify(password, credential))) continue;
+      if (!(await this.#check(user, password, credential))) continue;
       if (lastN.has(credential)) violations.push(ruleViolation(policy, 'passwordHistory'));
       if (recent.has(credential)) violations.push(ruleViolation(policy, 'passwordAge'));
       break;
@@ -118,9 +119,22 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
     await this.#deps.users.ping();
   }
 
+  /**
+   * Whether the password is this credential's.
+   * @throws StoredCredentialError when the credential cannot be checked at all: not a wrong password
+   */
+  async #check(user: UserRecord, password: string, credential: Credential): Promise<boolean> {
+    try {
+      return await this.#deps.hasher.verify(password, credential);
+    } catch (error) {
+      if (error instanceof CredentialFormatError) throw new StoredCredentialError(this.#deps.realm, user.id, { cause: error });
+      throw error;
+    }
+  }
+
   /** The password is this credential's, and the credential has not expired (temporary passwords). */
-  async #matches(password: string, credential: Credential): Promise<boolean> {
-    const right = await this.#deps.hasher.verify(password, credential);
+  async #matches(user: UserRecord, password: string, credential: Credential): Promise<boolean> {
+    const right = await this.#check(user, password, credential);
     return right && (credential.expiresAt === undefined || credential.expiresAt > this.#deps.now());
   }
 

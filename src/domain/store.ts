@@ -160,6 +160,19 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * Thrown when a user's stored credential cannot be checked at all (a corrupted
+ * hash, an unknown scheme, broken parameters): an integrity failure of our
+ * data, never a wrong password, so it counts as no failed guess. The message
+ * names the user, never the hash.
+ */
+export class StoredCredentialError extends Error {
+  constructor(readonly realm: string, readonly userId: string, options: { cause: unknown }) {
+    super(`The stored credential of user "${userId}" in realm "${realm}" cannot be checked (corrupted or unsupported); the user cannot sign in until it is repaired or reset.`, options);
+    this.name = 'StoredCredentialError';
+  }
+}
+
 /** Storage of users and their credentials. */
 export interface UserStore {
   /** Create the indexes the guarantees rest on; call once before use. */

@@ -13,6 +13,7 @@ import {
   TooManyFailuresError,
   UnsupportedMediaTypeError,
 } from '../errors';
+import { StoredCredentialError } from '../domain/store';
 import { bearerChallenge } from './www-authenticate';
 
 /** body-parser's and raw-body's errors (http-errors), recognised by their machine `type` and `status`, not by class. */
@@ -64,6 +65,8 @@ function fromParserError(error: HttpParserError): PasswordResourcesError | undef
 /** Translate anything thrown into one of our errors. */
 export function toPasswordResourcesError(error: unknown): PasswordResourcesError {
   if (error instanceof PasswordResourcesError) return error;
+  // Our data is broken, not the caller's request: loud, and never told apart from other 500s outside.
+  if (error instanceof StoredCredentialError) return new ServerError({ detail: `stored credential of user ${error.userId} in realm ${error.realm} cannot be checked`, cause: error });
   if (isHttpError(error)) {
     const mapped = fromParserError(error);
     if (mapped) return mapped;
@@ -101,9 +104,11 @@ export function sendError(res: Response, error: PasswordResourcesError, realm: s
   if (error instanceof TemporarilyUnavailableError || error instanceof TooManyFailuresError) {
     res.setHeader('Retry-After', String(error.retryAfterSeconds));
   }
+  // A 500 names the request, so whoever meets it can quote it to the operator, whose log line has the same id.
+  const requestId = error.status === 500 ? res.getHeader('X-Request-Id') : undefined;
   res.json({
     error: error.code,
-    error_description: error.message,
+    error_description: typeof requestId === 'string' ? `${error.message} Request id: ${requestId}.` : error.message,
     ...(error instanceof InvalidPasswordError ? { violations: error.violations } : {}),
   });
 }
@@ -116,10 +121,11 @@ export function errorHandler(logger: Logger, realmOf: (res: Response) => string 
       return;
     }
     const mapped = toPasswordResourcesError(error);
-    const log = { status: mapped.status, error: mapped.code, detail: mapped.detail, err: mapped };
+    const integrity = error instanceof StoredCredentialError ? { realm: error.realm, userId: error.userId } : {};
+    const log = { requestId: res.getHeader('X-Request-Id'), status: mapped.status, error: mapped.code, detail: mapped.detail, ...integrity, err: mapped };
     // The description of a refused request may echo what it sent (a field's name): the code says enough.
     if (mapped.expose) logger.debug(log, 'request refused');
-    else logger.error(log, 'request failed');
+    else logger.error(log, error instanceof StoredCredentialError ? 'stored credential cannot be checked: integrity error' : 'request failed');
     sendError(res, mapped, realmOf(res));
   };
 }

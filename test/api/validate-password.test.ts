@@ -70,7 +70,7 @@ describe('validate-password, beyond the happy path', () => {
       await insertUser(failing.uri, { id: 'sub-peggy', username: 'peggy', enabled: true, password: 'peggy password' });
       const res = await call(failing.app, 'post', PATH, { token: await service.issuer.sign({ sub: 'sub-peggy' }), body: { password: 'peggy password' } });
       expectError(res, 500, 'server_error');
-      expect(res.body).toEqual({ error: 'server_error', error_description: 'The server could not complete the request.' });
+      expect(res.body).toEqual({ error: 'server_error', error_description: `The server could not complete the request. Request id: ${String(res.headers['x-request-id'])}.` });
       expect(res.text).not.toContain('secret internal detail');
     } finally {
       await failing.close();
