@@ -1,7 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { Logger } from 'pino';
 import type { JwksOptions, TokenTrust } from './auth/token-verifier';
-import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './config/checks';
+import { checkHttpUrl, checkInteger, REALM_NAME } from './config/checks';
+import { unknownKeys } from './domain/did-you-mean';
 import { defaultHashConcurrency, DEFAULTS } from './config/defaults';
 import { DEFAULT_LOCALE, LOCALES, resolveClients, resolveRecovery, resolveSmtp, resolveTemplateFolder } from './config/email-options';
 import type { ClientOptions, RecoveryOptions, ResolvedRecovery, ResolvedSmtp, SmtpOptions } from './config/email-options';

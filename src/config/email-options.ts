@@ -4,7 +4,8 @@
  * is checked up front; an error names the option, the value and the fix.
  */
 import { existsSync, statSync } from 'node:fs';
-import { checkInteger, unknownKeys } from './checks';
+import { unknownKeys } from '../domain/did-you-mean';
+import { checkInteger } from './checks';
 
 /** The languages the shipped templates speak. */
 export const LOCALES: readonly string[] = ['en', 'de'];

@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { BCRYPT_COST_RANGE } from '../domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
 import type { PasswordResourcesOptions, RealmOptions } from '../options';
-import { checkHttpUrl, checkInteger, REALM_NAME, unknownKeys } from './checks';
+import { unknownKeys } from '../domain/did-you-mean';
+import { checkHttpUrl, checkInteger, REALM_NAME } from './checks';
 import { defaultHashConcurrency, DEFAULTS, LOG_LEVELS } from './defaults';
 
 /** The standalone server's configuration, resolved from the environment and `CONFIG_FILE`. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PolicyViolation } from '../errors';
-import { unknownKeys } from '../config/checks';
+import { unknownKeys } from './did-you-mean';
 import { normalizePassword } from './hashing';
 import { isCommonPassword, strengthScore } from './strength';
 
