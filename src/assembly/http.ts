@@ -29,7 +29,8 @@ import { RECOVERY_JSON_ROUTES, resetPageRouter } from '../http/recovery-routes';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../http/routes';
 import { componentValidator, createContractAjv, loadOpenApi } from '../http/schemas';
 import type { ServiceMetrics } from '../metrics';
-import type { ResolvedOptions, ResolvedRealm } from '../options';
+import type { ResolvedRealm } from '../config/realm-options';
+import type { ResolvedOptions } from '../options';
 
 /** What the routers are built from. */
 export interface RoutersDependencies {

@@ -1,4 +1,4 @@
-import type { ResolvedRealm } from '../options';
+import type { ResolvedRealm } from '../config/realm-options';
 
 /** A realm by name; only names the router already resolved reach it. */
 export type RealmLookup = (name: string) => ResolvedRealm;

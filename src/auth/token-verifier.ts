@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwksCache, jwtVerify } from 'jose';
 import type { JWKSCacheInput, JWTHeaderParameters, JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JwksOptions } from '../config/token-options';
 import { InvalidTokenError, TemporarilyUnavailableError } from '../errors';
 
 /** Asymmetric algorithms only: `none` and the HMAC family are never accepted. */
@@ -28,13 +29,6 @@ export interface TokenTrust {
    * tells them apart: options refuse this without `audience`.
    */
   readonly acceptPlainJwtAccessTokens: boolean;
-}
-
-/** How the key set is fetched and cached; jose's defaults unless configured. */
-export interface JwksOptions {
-  readonly timeoutMs: number;
-  readonly cooldownMs: number;
-  readonly cacheMaxAgeMs: number;
 }
 
 /** The claims the service relies on, from a token that passed every check. */

@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { unknownKeys } from '../domain/did-you-mean';
 import { checkInteger } from './checks';
+import { boolean, fail as failOption } from './option-checks';
 
 /** The languages the shipped templates speak. */
 export const LOCALES: readonly string[] = ['en', 'de'];
@@ -212,4 +213,49 @@ export function resolveTemplateFolder(name: string, folder: string | undefined, 
   if (folder === undefined) return undefined;
   if (!existsSync(folder) || !statSync(folder).isDirectory()) fail(name, `"${folder}" is not a folder`);
   return folder;
+}
+
+/** A realm's mail and recovery settings. */
+export interface RealmEmailOptions {
+  /** Where mail goes out, Keycloak's field names. Default: none (the email flows answer 400). */
+  readonly smtp?: SmtpOptions;
+  /** Clients and the redirect URIs their links may return to (execute-actions-email, tickets, forgot-password). */
+  readonly clients?: Readonly<Record<string, ClientOptions>>;
+  /** Lifespans and rate limits of reset links and codes. */
+  readonly recovery?: RecoveryOptions;
+  /** A folder whose `email/<locale>/...` and `pages/...` files replace the shipped templates. */
+  readonly templates?: string;
+  /** The language of mails to users without a `locale`: `en` or `de`. Default: `en`. */
+  readonly defaultLocale?: string;
+  /** Mail the user when their password changes (by them, an admin or a reset). Default: true. */
+  readonly notifyPasswordChange?: boolean;
+}
+
+/** A realm's mail and recovery settings, checked and completed. */
+export interface ResolvedRealmEmail {
+  readonly smtp: ResolvedSmtp | undefined;
+  /** Redirect URIs by client id. */
+  readonly clients: ReadonlyMap<string, readonly string[]>;
+  readonly recovery: ResolvedRecovery;
+  readonly templates: string | undefined;
+  readonly defaultLocale: string;
+  readonly notifyPasswordChange: boolean;
+}
+
+function locale(name: string, value: string | undefined): string {
+  if (value === undefined) return DEFAULT_LOCALE;
+  if (!LOCALES.includes(value)) failOption(name, `must be one of ${LOCALES.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Check a realm's mail settings (`at` is its option path, `options.realms.<name>`); SMTP passwords may come from `env`. */
+export function resolveRealmEmail(at: string, realm: RealmEmailOptions, env: NodeJS.ProcessEnv): ResolvedRealmEmail {
+  return {
+    smtp: resolveSmtp(`${at}.smtp`, realm.smtp, env, failOption),
+    clients: resolveClients(`${at}.clients`, realm.clients, failOption),
+    recovery: resolveRecovery(`${at}.recovery`, realm.recovery, failOption),
+    templates: resolveTemplateFolder(`${at}.templates`, realm.templates, failOption),
+    defaultLocale: locale(`${at}.defaultLocale`, realm.defaultLocale),
+    notifyPasswordChange: boolean(`${at}.notifyPasswordChange`, realm.notifyPasswordChange, true),
+  };
 }

@@ -3,10 +3,14 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BCRYPT_COST_RANGE } from '../domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
-import type { PasswordResourcesOptions, RealmOptions } from '../options';
 import { unknownKeys } from '../domain/did-you-mean';
 import { checkHttpUrl, checkInteger, REALM_NAME } from './checks';
+import type { DatabaseOptions } from './database-options';
 import { defaultHashConcurrency, DEFAULTS, LOG_LEVELS } from './defaults';
+import type { HttpOptions } from './http-options';
+import type { PasswordOptions } from './password-options';
+import type { RealmOptions } from './realm-options';
+import type { TokenOptions } from './token-options';
 
 /** The standalone server's configuration, resolved from the environment and `CONFIG_FILE`. */
 export interface ServerConfig {
@@ -15,7 +19,12 @@ export interface ServerConfig {
   readonly mongodbUri: string | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Everything the router needs but the database connection and logger. */
-  readonly resources: Omit<PasswordResourcesOptions, 'connection' | 'mongodbUri' | 'logger' | 'hasher'>;
+  readonly resources: ServerResources;
+}
+
+/** The router's options the environment and `CONFIG_FILE` give: all but the connection, the logger and the hasher. */
+export interface ServerResources extends Omit<DatabaseOptions, 'connection' | 'mongodbUri'>, Omit<PasswordOptions, 'hasher'>, TokenOptions, HttpOptions {
+  readonly realms: Readonly<Record<string, RealmOptions>>;
 }
 
 /** One clear line naming the setting, its value and what is expected. */

@@ -6,7 +6,7 @@ import type { Credential, FieldMatch, UserFilter, UserRecord } from '../domain/s
 import { InvalidRequestError } from '../errors';
 import type { SmtpOptions } from '../config/email-options';
 import type { RecoveryService } from '../domain/recovery';
-import type { AdminRoles } from '../options';
+import type { AdminRoles } from '../config/admin-options';
 import { answer, contextOf } from './context';
 
 /** Where the admin API is mounted, below any prefix the host chooses (Keycloak's own path). */

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import type { VerifiedToken } from '../auth/token-verifier';
 import type { AuditContext } from '../domain/events';
 import type { UserRecord } from '../domain/store';
-import type { ResolvedRealm } from '../options';
+import type { ResolvedRealm } from '../config/realm-options';
 
 /** What the middleware chain learns about a request, kept on `res.locals` under one key. */
 export interface RequestContext {

@@ -18,7 +18,8 @@ import {
   RealmNotFoundError,
   UnsupportedMediaTypeError,
 } from '../errors';
-import type { AdminRoles, ResolvedRealm } from '../options';
+import type { AdminRoles } from '../config/admin-options';
+import type { ResolvedRealm } from '../config/realm-options';
 import { contextOf } from './context';
 import type { RequestContext } from './context';
 import { describeErrors } from './schemas';

@@ -11,7 +11,7 @@ import type { AuditContext } from '../domain/events';
 import { RecoveryLinkError } from '../domain/recovery';
 import type { Identifier, LinkProblem, RecoveryService } from '../domain/recovery';
 import { renderTemplate, SHIPPED_TEMPLATES } from '../mail/mailer';
-import type { ResolvedRealm } from '../options';
+import type { ResolvedRealm } from '../config/realm-options';
 import { answer, realmOf } from './context';
 import { toPasswordResourcesError } from './error-handler';
 

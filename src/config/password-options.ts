@@ -1,0 +1,88 @@
+/**
+ * Options of passwords: the policy a new one must meet, brute force
+ * detection, and how hashes are computed (bcrypt's cost, the hash queue).
+ */
+import type { HashQueueLimits } from '../domain/hash-queue';
+import type { PasswordHasher } from '../domain/hashing';
+import { BCRYPT_COST_RANGE } from '../domain/hashing';
+import { DEFAULT_BRUTE_FORCE } from '../domain/lockout';
+import type { BruteForceSettings } from '../domain/lockout';
+import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
+import type { PasswordPolicy } from '../domain/policy';
+import { defaultHashConcurrency, DEFAULTS } from './defaults';
+import { fail, integer, refuseUnknown } from './option-checks';
+
+/** A realm's password settings. */
+export interface RealmPasswordOptions {
+  /** Keycloak policy string. Default: the top-level `passwordPolicy`. */
+  readonly passwordPolicy?: string;
+  /** Brute force detection, Keycloak's settings; each unset one takes `DEFAULT_BRUTE_FORCE`'s value. */
+  readonly bruteForce?: Partial<BruteForceSettings>;
+}
+
+/** The service-wide password settings. */
+export interface PasswordOptions {
+  /** bcrypt work factor, 10 to 15. Default: 12. */
+  readonly bcryptCost?: number;
+  /** Policy of realms that set none. Default: `length(8) and maxLength(128)` (NIST SP 800-63B). */
+  readonly passwordPolicy?: string;
+  /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. It runs behind the hash queue too. */
+  readonly hasher?: PasswordHasher;
+  /**
+   * The bounded queue every hash goes through: at most `concurrency` run at
+   * once and `maxWaiting` wait; more get `503 temporarily_unavailable` with
+   * `Retry-After` at once. Defaults: `concurrency` the number of cores,
+   * `maxWaiting` twice `concurrency`. Set `UV_THREADPOOL_SIZE` to more than
+   * `concurrency` (the `serve` command does), or bcrypt waits in libuv's pool of 4.
+   */
+  readonly hashQueue?: { readonly concurrency?: number; readonly maxWaiting?: number };
+}
+
+/** How hashes are computed, checked and completed. */
+export interface ResolvedHashing {
+  readonly bcryptCost: number;
+  readonly hasher: PasswordHasher | undefined;
+  readonly hashQueue: HashQueueLimits;
+}
+
+const HASH_QUEUE_OPTION_NAMES = ['concurrency', 'maxWaiting'];
+
+export function resolvePolicy(name: string, source: string): PasswordPolicy {
+  try {
+    return parsePasswordPolicy(source);
+  } catch (error) {
+    if (error instanceof PolicySyntaxError) fail(name, error.message);
+    throw error;
+  }
+}
+
+export function resolveBruteForce(name: string, given: Partial<BruteForceSettings> | undefined): BruteForceSettings {
+  const settings = { ...DEFAULT_BRUTE_FORCE, ...given };
+  refuseUnknown(name, settings, Object.keys(DEFAULT_BRUTE_FORCE));
+  const int = (key: keyof BruteForceSettings, min: number, max: number): number => integer(`${name}.${key}`, settings[key] as number, 0, min, max);
+  if (typeof settings.permanentLockout !== 'boolean') fail(`${name}.permanentLockout`, `must be true or false, got ${JSON.stringify(settings.permanentLockout)}`);
+  return Object.freeze({
+    failureFactor: int('failureFactor', 1, 10_000),
+    waitIncrementSeconds: int('waitIncrementSeconds', 0, 86_400),
+    maxFailureWaitSeconds: int('maxFailureWaitSeconds', 0, 86_400 * 30),
+    failureResetTimeSeconds: int('failureResetTimeSeconds', 1, 86_400 * 30),
+    quickLoginCheckMilliSeconds: int('quickLoginCheckMilliSeconds', 0, 60_000),
+    minimumQuickLoginWaitSeconds: int('minimumQuickLoginWaitSeconds', 0, 86_400),
+    permanentLockout: settings.permanentLockout,
+    maxTemporaryLockouts: int('maxTemporaryLockouts', 0, 1_000),
+  });
+}
+
+export function resolveHashing(options: PasswordOptions): ResolvedHashing {
+  const hashQueue = options.hashQueue ?? {};
+  refuseUnknown('options.hashQueue', hashQueue, HASH_QUEUE_OPTION_NAMES);
+  const concurrency = integer('options.hashQueue.concurrency', hashQueue.concurrency, defaultHashConcurrency(), 1, 1024);
+  return {
+    bcryptCost: integer('options.bcryptCost', options.bcryptCost, DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max),
+    hasher: options.hasher,
+    hashQueue: Object.freeze({
+      concurrency,
+      maxWaiting: integer('options.hashQueue.maxWaiting', hashQueue.maxWaiting, DEFAULTS.hashWaitingPerSlot * concurrency, 0, 1_000_000),
+    }),
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The options of one realm, composed from the parts they configure (tokens,
+ * passwords, HTTP, administration, mail, the credential store), and their
+ * resolution into the `ResolvedRealm` every request is served with.
+ */
+import type { BruteForceSettings } from '../domain/lockout';
+import type { PasswordPolicy } from '../domain/policy';
+import type { AdminRoles, RealmAdminOptions } from './admin-options';
+import { resolveAdminRoles } from './admin-options';
+import { REALM_NAME } from './checks';
+import type { RealmCredentialStoreOptions, ResolvedCredentialStore } from './credential-store-options';
+import { resolveCredentialStore } from './credential-store-options';
+import type { RealmEmailOptions, ResolvedRealmEmail } from './email-options';
+import { resolveRealmEmail } from './email-options';
+import type { RealmHttpOptions } from './http-options';
+import { resolveCorsOrigins } from './http-options';
+import { fail, refuseUnknown } from './option-checks';
+import type { RealmPasswordOptions } from './password-options';
+import { resolveBruteForce, resolvePolicy } from './password-options';
+import type { RealmTokenOptions, ResolvedTokenRules } from './token-options';
+import { resolveTokenRules } from './token-options';
+
+/** Settings of one realm. */
+export interface RealmOptions extends RealmTokenOptions, RealmPasswordOptions, RealmHttpOptions, RealmAdminOptions, RealmEmailOptions, RealmCredentialStoreOptions {}
+
+/** A realm as the router uses it: nothing optional. */
+export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail {
+  readonly name: string;
+  readonly policy: PasswordPolicy;
+  readonly corsOrigins: readonly string[];
+  readonly bruteForce: BruteForceSettings;
+  readonly adminRoles: AdminRoles;
+  readonly credentialStore: ResolvedCredentialStore;
+}
+
+const REALM_OPTION_NAMES = [
+  'issuer', 'jwksUri', 'audience', 'acceptPlainJwtAccessTokens', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles',
+  'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore',
+];
+
+/**
+ * Check one realm's options and complete them; `defaultPolicy` is the policy
+ * of realms that set none. Errors name `options.realms.<name>.<option>`.
+ */
+export function resolveRealm(name: string, realm: RealmOptions, defaultPolicy: string): ResolvedRealm {
+  const at = `options.realms.${name}`;
+  if (!REALM_NAME.test(name)) fail(at, `realm names are 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  refuseUnknown(at, realm, REALM_OPTION_NAMES);
+  const tokens = resolveTokenRules(at, realm);
+  return Object.freeze({
+    name,
+    ...tokens,
+    policy: resolvePolicy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy),
+    corsOrigins: resolveCorsOrigins(`${at}.cors`, realm.cors),
+    bruteForce: resolveBruteForce(`${at}.bruteForce`, realm.bruteForce),
+    adminRoles: resolveAdminRoles(`${at}.adminRoles`, realm.adminRoles),
+    ...resolveRealmEmail(at, realm, process.env),
+    credentialStore: resolveCredentialStore(`${at}.credentialStore`, realm.credentialStore, realm.issuer),
+  });
+}
