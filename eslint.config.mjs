@@ -1,6 +1,43 @@
 // @ts-check
 import eslint from '@eslint/js';
+import importPlugin from 'eslint-plugin-import';
 import tseslint from 'typescript-eslint';
+
+/**
+ * The layers of src/, lowest first; the request flow of shared/design.md. A
+ * module imports only from its own layer or the ones below it:
+ *
+ * - domain: the use cases, policy, hashing, lockout, the store interfaces they
+ *   own, and the error classes. Knows neither Express, mongoose, nor options.
+ * - config: option and environment types, defaults and their resolution. May
+ *   use domain parsers (the policy string) and types (brute force settings).
+ * - adapters: what the domain's interfaces are implemented with: the mongoose
+ *   and Keycloak stores, the database server, token verification (jose), mail
+ *   (nodemailer), metrics (prom-client).
+ * - http: routes, middleware, the error mapper. Never the database (the
+ *   `http-knows-no-database` zone below).
+ * - composition: the options, the assemblers wiring one router, and the
+ *   library's entry point.
+ * - entry points: the standalone app, the server and the CLI.
+ */
+const LAYERS = [
+  { name: 'domain', paths: ['src/domain', 'src/errors.ts'] },
+  { name: 'config', paths: ['src/config'] },
+  { name: 'adapters', paths: ['src/store', 'src/db', 'src/auth', 'src/mail', 'src/metrics.ts'] },
+  { name: 'http', paths: ['src/http'] },
+  { name: 'composition', paths: ['src/assembly', 'src/options.ts', 'src/index.ts'] },
+  { name: 'entry points', paths: ['src/app.ts', 'src/server.ts', 'src/cli'] },
+];
+const layerZones = LAYERS.slice(0, -1).map((layer, index) => ({
+  target: layer.paths.map((path) => `./${path}`),
+  from: LAYERS.slice(index + 1).flatMap((above) => above.paths.map((path) => `./${path}`)),
+  message: `the ${layer.name} layer imports nothing from a layer above it (see LAYERS in eslint.config.mjs)`,
+}));
+const httpKnowsNoDatabase = {
+  target: './src/http',
+  from: ['./src/store', './src/db'],
+  message: 'HTTP code knows nothing about MongoDB: it reaches the store through the domain',
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/'] },
@@ -19,6 +56,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       // Express tells error handlers by their four parameters, used or not.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { import: importPlugin },
+    settings: { 'import/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    rules: {
+      'import/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: [...layerZones, httpKnowsNoDatabase] }],
     },
   },
   { files: ['eslint.config.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
