@@ -25,7 +25,7 @@ import type { UserStore } from '../domain/store';
 import { createMongooseUserStore } from '../store/mongoose/user-store';
 import { createMongooseEventStore } from '../store/mongoose/event-store';
 import { DEFAULTS } from '../config/defaults';
-import { userRepresentation } from '../http/admin-routes';
+import { userRepresentation } from '../http/admin/users';
 import type { UserRecord } from '../domain/store';
 import { KeycloakExportError, importKeycloakUsers, readKeycloakExport } from './import-keycloak';
 
