@@ -1,0 +1,68 @@
+/** What a set of phases starts from: bcrypt's own limit, seeded users, their tokens. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import mongoose from 'mongoose';
+import { createBcryptHasher } from '../src/domain/hashing';
+import { createMongooseUserStore } from '../src/store/mongoose/user-store';
+import type { TestIssuer } from '../test/helpers/issuer';
+import { CONCURRENCY, COST, log, PASSWORD, REALM } from './settings';
+
+/** bcrypt alone, in a process of its own with the threadpool `serve` would have. */
+export async function bcryptLimit(seconds: number): Promise<{ checksPerSecond: number; singleCheckMs: number }> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bcrypt-limit.ts'), String(COST), String(CONCURRENCY), String(seconds)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(CONCURRENCY + 1) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`bcrypt-limit exited with ${String(code)}`);
+  return JSON.parse(out) as { checksPerSecond: number; singleCheckMs: number };
+}
+
+/** Users straight into the database, in bulk: one pre-computed credential shared by all (a seed, not a login). */
+export async function seed(uri: string, count: number): Promise<void> {
+  const started = performance.now();
+  const credential = await createBcryptHasher({ cost: COST }).hash(PASSWORD);
+  const connection = await mongoose.createConnection(uri).asPromise();
+  try {
+    // A fresh database each run (BENCH_MONGODB_URI may point at a server that keeps it); the shipped
+    // store creates the collection and its indexes, as the service will expect them.
+    await connection.dropDatabase();
+    await createMongooseUserStore(connection).init();
+    const users = connection.collection('users');
+    const createdAt = new Date();
+    const batch = 5_000;
+    for (let from = 0; from < count; from += batch) {
+      const docs = Array.from({ length: Math.min(batch, count - from) }, (_, i) => ({
+        realm: REALM,
+        userId: `u${from + i}`,
+        username: `user${from + i}`,
+        enabled: true,
+        credential: { algorithm: credential.algorithm, hash: credential.hash, createdAt },
+        requiredActions: [],
+        createdAt,
+      }));
+      await users.insertMany(docs, { ordered: false });
+    }
+  } finally {
+    await connection.close();
+  }
+  log(`seeded ${count} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Tokens of users spread over the whole user range, so lookups touch all of the index. */
+export async function tokensFor(issuer: TestIssuer, ids: readonly string[]): Promise<string[]> {
+  return Promise.all(ids.map((sub) => issuer.sign({ sub }, { realm: REALM, expiresIn: 3_600 })));
+}
+
+/** Round-robin over a list. */
+export function cycle<T>(items: readonly T[]): () => T {
+  let i = 0;
+  return () => {
+    const item = items[i % items.length];
+    i += 1;
+    if (item === undefined) throw new Error('empty list');
+    return item;
+  };
+}
