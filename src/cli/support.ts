@@ -1,0 +1,115 @@
+/** What the commands share: one-line errors, passwords from stdin, the services on MONGODB_URI, output. */
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import mongoose from 'mongoose';
+import type { ServerConfig } from '../config/env';
+import { DEFAULTS } from '../config/defaults';
+import { AccountService } from '../domain/account-service';
+import { AdminService } from '../domain/admin-service';
+import type { AdminActor } from '../domain/events';
+import { createBcryptHasher } from '../domain/hashing';
+import { parsePasswordPolicy } from '../domain/policy';
+import type { UserRecord, UserStore } from '../domain/store';
+import { createMongooseEventStore } from '../store/mongoose/event-store';
+import { createMongooseUserStore } from '../store/mongoose/user-store';
+
+/** A failure to report in one line, with the exit code. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new CliError('--password-stdin: nothing on standard input (pipe the password in)', 2);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // One trailing newline is what `echo` and here-strings add; it is not part of the password.
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export async function passwordFrom(given: string | undefined, fromStdin: boolean | undefined, flag: string): Promise<string> {
+  if ((given !== undefined) === (fromStdin === true)) throw new CliError(`give exactly one of ${flag} or --password-stdin`, 2);
+  const password = given ?? (await readStdin());
+  if (password === '') throw new CliError('the password is empty', 2);
+  return password;
+}
+
+/** The use cases the user commands run, on `MONGODB_URI`. */
+export interface Services {
+  readonly accounts: AccountService;
+  readonly admin: AdminService;
+}
+
+/** Changes made here are admin events, attributed to the operating system's user. */
+export function cliActor(): AdminActor {
+  return { userId: `cli:${userInfo().username}`, clientId: 'password-resources-cli' };
+}
+
+/** Run `work` with the account and admin services on `MONGODB_URI`, then disconnect. */
+export async function withServices<T>(config: ServerConfig, realm: string, work: (services: Services) => Promise<T>): Promise<T> {
+  const realms = config.resources.realms;
+  if (Object.keys(realms).length > 0 && !(realm in realms)) {
+    throw new CliError(`--realm: "${realm}" is not in REALMS (${Object.keys(realms).join(', ')})`, 2);
+  }
+  const policy = parsePasswordPolicy(realms[realm]?.passwordPolicy ?? config.resources.passwordPolicy ?? '');
+  return withUserStore(config, async (store, connection) => {
+    const events = createMongooseEventStore(connection, { retentionSeconds: (config.resources.eventRetentionDays ?? DEFAULTS.eventRetentionDays) * 86_400 });
+    await events.init();
+    const accounts = new AccountService({
+      store,
+      hasher: createBcryptHasher({ cost: config.resources.bcryptCost ?? DEFAULTS.bcryptCost }),
+      policyOf: () => policy,
+      events: { record: (event) => events.insert(event) },
+    });
+    const admin = new AdminService({ store, accounts, policyOf: () => policy, events: { recordAdmin: (event) => events.insertAdmin(event) } });
+    return work({ accounts, admin });
+  });
+}
+
+/** The user with this username in the realm, or a one-line error. */
+export async function userNamed(accounts: AccountService, realm: string, username: string): Promise<UserRecord> {
+  const user = await accounts.findByUsername(realm, username);
+  if (!user) throw new CliError(`no user "${username.toLowerCase()}" in realm "${realm}"`);
+  return user;
+}
+
+/** Run `work` with the user store on `MONGODB_URI`, then disconnect. */
+export async function withUserStore<T>(config: ServerConfig, work: (store: UserStore, connection: mongoose.Connection) => Promise<T>): Promise<T> {
+  if (config.mongodbUri === undefined) throw new CliError('MONGODB_URI: is required for this command (the database to change)', 2);
+  const connection = mongoose.createConnection(config.mongodbUri, { bufferCommands: false, serverSelectionTimeoutMS: 5_000 });
+  try {
+    await connection.asPromise();
+    const store = createMongooseUserStore(connection);
+    await store.init();
+    return await work(store, connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The JSON document in `path`; a missing or unreadable file, or one that is not JSON, is a usage error. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 2);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CliError(`${path}: not JSON (${error instanceof Error ? error.message : String(error)})`, 2);
+  }
+}
+
+/** A non-negative integer option, or a usage error naming it. */
+export function count(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > max) throw new CliError(`${flag}: must be an integer from 0 to ${max}, got "${value}"`, 2);
+  return n;
+}
+
+export function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
