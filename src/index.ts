@@ -8,6 +8,7 @@ import { assembleAuditSinks, assembleObservability } from './assembly/observabil
 import { realmLookup } from './assembly/realms';
 import { assembleRecovery } from './assembly/recovery';
 import { assembleStorage } from './assembly/storage';
+import { assembleLoginServers } from './assembly/login-servers';
 import type { AccountService } from './domain/account-service';
 import type { AdminService } from './domain/admin-service';
 import { resolveOptions } from './options';
@@ -66,11 +67,12 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const { accounts, credentialStores } = assembleAccounts(resolved, { realmOf, users: storage.users, events, notify, observability });
   const recovery = assembleRecovery({ realmOf, publicUrl: resolved.publicUrl, storage, accounts, mailer, events, logger: observability.logger });
   const administration = assembleAdministration({ realmOf, users: storage.users, accounts, recovery, mailer, adminEvents, eventLog: storage.events });
-  const router = assembleRouters(resolved, { ...observability, ready: storage.ready, accounts, recovery, administration });
+  const loginServers = assembleLoginServers(resolved.realms, storage.loginServers, storage.ready, observability.logger);
+  const router = assembleRouters(resolved, { ...observability, ready: loginServers.ready, accounts, recovery, administration, noteLoginServer: loginServers.note });
 
   return {
     router,
-    ready: storage.ready,
+    ready: loginServers.ready,
     accounts,
     admin: administration.admin,
     metrics: observability.metrics.registry,

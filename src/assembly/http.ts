@@ -13,6 +13,7 @@ import { contextOf } from '../http/context';
 import { errorHandler } from '../http/error-handler';
 import {
   admitAdmin,
+  admitLoginServer,
   admitUser,
   authenticate,
   parseJson,
@@ -25,6 +26,7 @@ import {
   resolveRealm,
   validateBody,
 } from '../http/middleware';
+import { LOGIN_CHECK_PATH, LOGIN_CHECK_SCHEMA, loginCheckHandler } from '../http/login-check-routes';
 import { RECOVERY_JSON_ROUTES, resetPageRouter } from '../http/recovery-routes';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../http/routes';
 import { componentValidator, createContractAjv, loadOpenApi } from '../http/schemas';
@@ -41,6 +43,8 @@ export interface RoutersDependencies {
   readonly accounts: AccountService;
   readonly recovery: RecoveryService;
   readonly administration: AdminHandlerDependencies;
+  /** Told of each login-check call. */
+  readonly noteLoginServer: (realm: string, clientId: string | undefined) => void;
 }
 
 /** The middleware every router shares: realm, readiness, token, body. */
@@ -93,7 +97,7 @@ function chains(resolved: ResolvedOptions, { logger, metrics, ready }: RoutersDe
 }
 
 /** The account API and recovery, below `ACCOUNT_BASE`. */
-function accountRouter(resolved: ResolvedOptions, chain: Chains, accounts: AccountService, recovery: RecoveryService): Router {
+function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, recovery, noteLoginServer }: RoutersDependencies): Router {
   const account = express.Router({ mergeParams: true });
   // Everything here is scoped to the account base path, so the host's other routes never see it.
   account.use(requestId, chain.realms, realmCors, chain.whenReady);
@@ -101,6 +105,8 @@ function accountRouter(resolved: ResolvedOptions, chain: Chains, accounts: Accou
   // Recovery needs no token: the mail is the proof.
   for (const route of RECOVERY_JSON_ROUTES) account.post(route.path, ...chain.jsonBody(route.bodySchema), route.handler(recovery, audit));
   account.use(resetPageRouter(recovery, audit, { secureCookies: resolved.publicUrl?.startsWith('https:') === true, bodyLimitBytes: resolved.bodyLimitBytes }));
+  // Login servers, with a client-credentials token of their own; never a user's.
+  account.post(LOGIN_CHECK_PATH, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitLoginServer, chain.clientIp), ...chain.jsonBody(LOGIN_CHECK_SCHEMA), loginCheckHandler(accounts, noteLoginServer));
   const authentication = [refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitUser(accounts), chain.clientIp)];
   for (const route of ACCOUNT_ROUTES) {
     if (route.method === 'get') {
@@ -128,7 +134,7 @@ function adminRouter(chain: Chains, administration: AdminHandlerDependencies): R
 export function assembleRouters(resolved: ResolvedOptions, dependencies: RoutersDependencies): Router {
   const chain = chains(resolved, dependencies);
   const router = express.Router();
-  router.use(ACCOUNT_BASE, accountRouter(resolved, chain, dependencies.accounts, dependencies.recovery));
+  router.use(ACCOUNT_BASE, accountRouter(resolved, chain, dependencies));
   router.use(ADMIN_BASE, adminRouter(chain, dependencies.administration));
   return router;
 }

@@ -7,6 +7,8 @@ import type { ResolvedOptions } from '../options';
 import { createMongooseEventStore } from '../store/mongoose/event-store';
 import type { MongooseEventStore } from '../store/mongoose/event-store';
 import { createMongooseActionTokenStore, createMongooseRateLimiter } from '../store/mongoose/recovery-stores';
+import { createMongooseLoginServerStore } from '../store/mongoose/login-server-store';
+import type { LoginServerStore } from '../store/mongoose/login-server-store';
 import { createMongooseUserStore } from '../store/mongoose/user-store';
 import { timedUserStore } from '../store/timed-user-store';
 import type { Observability } from './observability';
@@ -18,6 +20,8 @@ export interface Storage {
   readonly events: MongooseEventStore;
   readonly actionTokens: ActionTokenStore;
   readonly rateLimiter: RateLimiter;
+  /** When a login server last called login-check, per realm. */
+  readonly loginServers: LoginServerStore;
   /** Connect and create the indexes, once; a failed attempt is retried by the next call. */
   readonly ready: () => Promise<void>;
   /** Close the connection if the router opened it; a host's connection stays open. */
@@ -42,6 +46,7 @@ export function assembleStorage({ database, databaseTimeoutMs, eventRetentionDay
   const events = createMongooseEventStore(connection, { retentionSeconds: eventRetentionDays * 86_400 });
   const actionTokens = createMongooseActionTokenStore(connection);
   const rateLimiter = createMongooseRateLimiter(connection);
+  const loginServers = createMongooseLoginServerStore(connection);
 
   let starting: Promise<void> | undefined;
   const ready = (): Promise<void> => {
@@ -54,6 +59,7 @@ export function assembleStorage({ database, databaseTimeoutMs, eventRetentionDay
       await events.init();
       await actionTokens.init();
       await rateLimiter.init();
+      await loginServers.init();
     })().catch((error: unknown) => {
       starting = undefined;
       logger.error({ err: error }, 'password-resources cannot reach its database');
@@ -67,6 +73,7 @@ export function assembleStorage({ database, databaseTimeoutMs, eventRetentionDay
     events,
     actionTokens,
     rateLimiter,
+    loginServers,
     ready,
     async close() {
       if ('uri' in database) await connection.close();

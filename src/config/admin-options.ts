@@ -1,4 +1,5 @@
-/** Options of the admin API: the roles it asks of a token. */
+/** Options of the admin API and of login-check: the roles they ask of a token. */
+import { DEFAULTS } from './defaults';
 import { fail, isNameList, refuseUnknown } from './option-checks';
 
 /** The roles of the admin API. */
@@ -22,6 +23,13 @@ export interface RealmAdminOptions {
    * viewing), `view-events` and `manage-realm`.
    */
   readonly adminRoles?: Partial<AdminRoles>;
+  /**
+   * The role a login server's token must hold to call `login-check`: a realm
+   * role, or a client role of any client (Keycloak's layout), of a
+   * client-credentials token (a service account's, never a user's).
+   * Default: `login-check`.
+   */
+  readonly loginCheckRole?: string;
 }
 
 export const DEFAULT_ADMIN_ROLES: AdminRoles = Object.freeze({ view: 'view-users', manage: 'manage-users', viewEvents: 'view-events', manageRealm: 'manage-realm' });
@@ -33,4 +41,10 @@ export function resolveAdminRoles(name: string, given: Partial<AdminRoles> | und
     if (!isNameList([role])) fail(`${name}.${key}`, `must be a role name without spaces, got ${JSON.stringify(role)}`);
   }
   return Object.freeze(roles);
+}
+
+export function resolveLoginCheckRole(name: string, given: string | undefined): string {
+  const role = given ?? DEFAULTS.loginCheckRole;
+  if (!isNameList([role])) fail(name, `must be a role name without spaces, got ${JSON.stringify(role)}`);
+  return role;
 }

@@ -30,6 +30,8 @@ export const DEFAULTS = {
   eventRetentionDays: 90,
   /** A Keycloak (sidecar mode) slower than the database deadline is treated the same way: 503 and retry. */
   keycloakTimeoutMs: 5_000,
+  /** The role a login server's service account holds to call login-check: one purpose, one name, granted to nobody by accident. */
+  loginCheckRole: 'login-check',
   /** The largest legitimate body is two passwords; 16 KiB leaves room and stops floods early. */
   bodyLimitBytes: 16_384,
   /**

@@ -60,7 +60,7 @@ function policySetting(setting: string, value: string): string {
 }
 
 /** The per-realm settings a CONFIG_FILE may hold, by the type of their values. */
-const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'templates', 'defaultLocale'] as const;
+const FILE_REALM_STRINGS = ['issuer', 'jwksUri', 'audience', 'passwordPolicy', 'templates', 'defaultLocale', 'loginCheckRole'] as const;
 const FILE_REALM_BOOLEANS = ['revokeTokensOnPasswordChange', 'notifyPasswordChange', 'acceptPlainJwtAccessTokens'] as const;
 /** Objects checked, with teaching messages, by the router's options (options.realms.<realm>.<key>). */
 const FILE_REALM_OBJECTS = {
@@ -231,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
       ...(file.requiredRealmRoles === undefined ? {} : { requiredRealmRoles: file.requiredRealmRoles }),
       ...(file.requiredClientRoles === undefined ? {} : { requiredClientRoles: file.requiredClientRoles }),
       ...(file.adminRoles === undefined ? {} : { adminRoles: file.adminRoles }),
+      ...(file.loginCheckRole === undefined ? {} : { loginCheckRole: file.loginCheckRole }),
       ...(file.smtp === undefined ? {} : { smtp: file.smtp }),
       ...(file.clients === undefined ? {} : { clients: file.clients }),
       ...(file.recovery === undefined ? {} : { recovery: file.recovery }),

@@ -6,7 +6,7 @@
 import type { BruteForceSettings } from '../domain/lockout';
 import type { PasswordPolicy } from '../domain/policy';
 import type { AdminRoles, RealmAdminOptions } from './admin-options';
-import { resolveAdminRoles } from './admin-options';
+import { resolveAdminRoles, resolveLoginCheckRole } from './admin-options';
 import { REALM_NAME } from './checks';
 import type { RealmCredentialStoreOptions, ResolvedCredentialStore } from './credential-store-options';
 import { resolveCredentialStore } from './credential-store-options';
@@ -30,12 +30,13 @@ export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail {
   readonly corsOrigins: readonly string[];
   readonly bruteForce: BruteForceSettings;
   readonly adminRoles: AdminRoles;
+  readonly loginCheckRole: string;
   readonly credentialStore: ResolvedCredentialStore;
 }
 
 const REALM_OPTION_NAMES = [
   'issuer', 'jwksUri', 'audience', 'acceptPlainJwtAccessTokens', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles',
-  'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore',
+  'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'loginCheckRole', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore',
 ];
 
 /**
@@ -54,6 +55,7 @@ export function resolveRealm(name: string, realm: RealmOptions, defaultPolicy: s
     corsOrigins: resolveCorsOrigins(`${at}.cors`, realm.cors),
     bruteForce: resolveBruteForce(`${at}.bruteForce`, realm.bruteForce),
     adminRoles: resolveAdminRoles(`${at}.adminRoles`, realm.adminRoles),
+    loginCheckRole: resolveLoginCheckRole(`${at}.loginCheckRole`, realm.loginCheckRole),
     ...resolveRealmEmail(at, realm, process.env),
     credentialStore: resolveCredentialStore(`${at}.credentialStore`, realm.credentialStore, realm.issuer),
   });

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ConflictError,
   InvalidCurrentPasswordError,
+  InvalidRequestError,
   InvalidPasswordError,
   PasswordResourcesError,
   TemporarilyUnavailableError,
@@ -77,6 +78,17 @@ export interface SetPasswordOptions extends StoreSetPasswordOptions {
   readonly source?: PasswordChangeSource;
 }
 
+/** Who a login server asks about: a username (or email), or the user's id. */
+export type LoginIdentifier = { readonly username: string } | { readonly id: string };
+
+/** The answer to a login server: the user and their required actions, or a refusal that says nothing more. */
+export type LoginCheck =
+  | { readonly valid: false }
+  | { readonly valid: true; readonly user: UserRecord; readonly requiredActions: readonly string[] };
+
+/** Which use case a password check serves, for its audit events: the account API's or a login server's. */
+type CheckEvent = 'VALIDATE_PASSWORD' | 'LOGIN';
+
 const NOT_CURRENT: PolicyViolation = {
   policy: 'notCurrentPassword',
   message: 'The new password must differ from the current password.',
@@ -99,6 +111,8 @@ export class AccountService {
   readonly #credentialStoreOf: (realm: string) => CredentialStore | undefined;
   /** Our own credential store, one per realm, made on first use. */
   readonly #localStores = new Map<string, LocalCredentialStore>();
+  /** A credential of no one's, checked for an unknown user so that they take as long as a wrong password. */
+  #decoy: Promise<Credential> | undefined;
 
   constructor(dependencies: AccountServiceDependencies) {
     this.#store = dependencies.store;
@@ -176,13 +190,55 @@ export class AccountService {
    * credential store tells (ours upgrades a right password kept in an older
    * scheme); a wrong one counts towards lockout.
    */
-  async validatePassword(user: UserRecord, password: string, context: AuditContext = {}): Promise<boolean> {
-    return this.#audited(user, context, 'VALIDATE_PASSWORD', async () => {
+  async validatePassword(user: UserRecord, password: string, context: AuditContext = {}, event: CheckEvent = 'VALIDATE_PASSWORD'): Promise<boolean> {
+    return this.#audited(user, context, event, async () => {
       this.#refuseIfLocked(user);
       const valid = await this.#verify(user, password, context, { toReplace: false });
-      if (!valid) await this.#record(user, context, 'VALIDATE_PASSWORD_ERROR', 'invalid_user_credentials');
+      if (!valid) await this.#record(user, context, `${event}_ERROR`, 'invalid_user_credentials');
       return valid;
     });
+  }
+
+  /**
+   * A login server's question (Keycloak's provider, an Auth0 custom database):
+   * is this the password of the user with this username, email or id? The
+   * same check as `validatePassword` (lockout, admission, temporary-password
+   * expiry, re-hashing), audited as Keycloak's `LOGIN` and `LOGIN_ERROR`.
+   * An unknown or disabled user is refused like a wrong password, after a
+   * hash of the same cost, so the answer and its time do not tell them apart.
+   *
+   * @throws TooManyFailuresError for a locked user (before any hash); InvalidRequestError in a realm whose passwords Keycloak keeps
+   */
+  async checkLogin(realm: string, login: LoginIdentifier, password: string, context: AuditContext = {}): Promise<LoginCheck> {
+    if (this.#credentialStoreOf(realm)) {
+      throw new InvalidRequestError(`Realm "${realm}" keeps its passwords in Keycloak (sidecar mode); a login server checks them there, not here.`);
+    }
+    const user = await this.#findForLogin(realm, login);
+    if (!user?.enabled) {
+      await this.#hasher.verify(password, await this.#decoyCredential());
+      return { valid: false };
+    }
+    if (!(await this.validatePassword(user, password, context, 'LOGIN'))) return { valid: false };
+    return { valid: true, user, requiredActions: this.requiredActionsOf(user) };
+  }
+
+  /** By id, or by username, then by email as Keycloak's login form does (an email two users share finds no one). */
+  async #findForLogin(realm: string, login: LoginIdentifier): Promise<UserRecord | null> {
+    if ('id' in login) return guard(this.#store.findById(realm, login.id));
+    const name = login.username.toLowerCase();
+    const byUsername = await guard(this.#store.findByUsername(realm, name));
+    if (byUsername || !name.includes('@')) return byUsername;
+    const byEmail = await guard(this.#store.find(realm, { email: { value: name, mode: 'exact' } }, { first: 0, max: 2 }));
+    return byEmail.length === 1 ? (byEmail[0] ?? null) : null;
+  }
+
+  /** Made once, in the current scheme and cost, from a random password nobody knows. */
+  async #decoyCredential(): Promise<Credential> {
+    this.#decoy ??= this.#hasher.hash(randomBytes(24).toString('base64')).catch((error: unknown) => {
+      this.#decoy = undefined;
+      throw error;
+    });
+    return this.#decoy;
   }
 
   /**
@@ -347,7 +403,7 @@ export class AccountService {
    * shed by the full hash queue. A `false` result
    * records nothing here; the use case records its own error event.
    */
-  async #audited(user: UserRecord, context: AuditContext, type: 'VALIDATE_PASSWORD' | 'UPDATE_PASSWORD', work: () => Promise<boolean>): Promise<boolean> {
+  async #audited(user: UserRecord, context: AuditContext, type: CheckEvent | 'UPDATE_PASSWORD', work: () => Promise<boolean>): Promise<boolean> {
     let result: boolean;
     try {
       result = await work();

@@ -4,6 +4,8 @@
  */
 
 export type EventType =
+  | 'LOGIN'
+  | 'LOGIN_ERROR'
   | 'VALIDATE_PASSWORD'
   | 'VALIDATE_PASSWORD_ERROR'
   | 'UPDATE_PASSWORD'

@@ -158,6 +158,26 @@ export function admitUser(accounts: AccountService): Admit {
   };
 }
 
+/**
+ * A login server's token (for `login-check`): a client-credentials token of
+ * the realm whose service account holds the realm's `loginCheckRole`, as a
+ * realm role or a client role of any client. A token of a user's session
+ * (Keycloak's `sid`, or `session_state` before Keycloak 25) is refused even
+ * with the role: the endpoint answers questions about every user's password.
+ */
+export const admitLoginServer: Admit = (realm, token) => {
+  const claims = token.claims;
+  if (claims.sid !== undefined || claims.session_state !== undefined) {
+    throw new InsufficientScopeError('login-check takes a login server\'s client-credentials token, not the token of a user\'s session.');
+  }
+  const access = (claims.resource_access ?? {}) as Record<string, unknown>;
+  const held = [...rolesIn(claims.realm_access), ...Object.values(access).flatMap(rolesIn)];
+  if (!held.includes(realm.loginCheckRole)) {
+    throw new InsufficientScopeError(`The token lacks the role "${realm.loginCheckRole}" (a realm role, or a client role) that login-check needs.`, realm.loginCheckRole);
+  }
+  return Promise.resolve();
+};
+
 /** Admin tokens: verified like any other; their subject need not be a user here. Roles are checked per route. */
 export const admitAdmin: Admit = () => Promise.resolve();
 

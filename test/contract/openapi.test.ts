@@ -1,3 +1,4 @@
+import { LOGIN_CHECK_PATH, LOGIN_CHECK_SCHEMA } from '../../src/http/login-check-routes';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -39,6 +40,7 @@ describe('openapi.yaml', () => {
       ...ADMIN_ROUTES.map((route) => `${route.method.toUpperCase()} ${toTemplate(ADMIN_BASE + route.path)}`),
       ...RECOVERY_JSON_ROUTES.map((route) => `POST ${toTemplate(ACCOUNT_BASE + route.path)}`),
       ...['GET', 'POST'].map((method) => `${method} ${toTemplate(ACCOUNT_BASE + RESET_PAGE_PATH)}`),
+      `POST ${toTemplate(ACCOUNT_BASE + LOGIN_CHECK_PATH)}`,
     ];
     // The standalone app's own routes, read from Express itself.
     const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); }, metrics: new Registry() } as unknown as PasswordResources;
@@ -55,6 +57,8 @@ describe('openapi.yaml', () => {
   });
 
   it('validates request bodies with the schemas the routes name', () => {
+    const loginCheck = (document.paths[toTemplate(ACCOUNT_BASE + LOGIN_CHECK_PATH)] as Record<string, { requestBody: unknown }>).post;
+    expect(JSON.stringify(loginCheck?.requestBody)).toContain(`#/components/schemas/${LOGIN_CHECK_SCHEMA}`);
     for (const route of ACCOUNT_ROUTES) {
       if (route.method === 'get') continue;
       const path = (document.paths[toTemplate(ACCOUNT_BASE + route.path)] as Record<string, { requestBody: unknown }>)[route.method];
