@@ -250,13 +250,7 @@ export function parseKeycloakCredential(representation: KeycloakCredentialRepres
   if (typeof secret.value !== 'string') return fail('secretData.value is missing');
   const salt = typeof secret.salt === 'string' ? secret.salt : undefined;
 
-  let createdAt = new Date();
-  if (representation.createdDate !== undefined) {
-    if (typeof representation.createdDate !== 'number' || !Number.isFinite(representation.createdDate)) {
-      return fail(`createdDate must be milliseconds since the epoch, got ${JSON.stringify(representation.createdDate)}`);
-    }
-    createdAt = new Date(representation.createdDate);
-  }
+  const createdAt = createdAtOf(representation.createdDate, fail);
 
   let credential: Credential;
   switch (algorithm) {
@@ -265,31 +259,9 @@ export function parseKeycloakCredential(representation: KeycloakCredentialRepres
     case 'pbkdf2-sha512':
       credential = { algorithm, hash: secret.value, salt, parameters: { iterations }, createdAt };
       break;
-    case 'argon2': {
-      // Jackson reads the creator's "algorithmData" too; Keycloak writes "additionalParameters".
-      const extra = data.additionalParameters ?? data.algorithmData;
-      const parameter = (name: string): string => argon2Parameter(extra, name, fail);
-      const integer = (name: string): number => {
-        const text = parameter(name);
-        if (!/^\d{1,10}$/.test(text)) return fail(`credentialData.additionalParameters.${name} must be an integer, got ${JSON.stringify(text)}`);
-        return Number(text);
-      };
-      credential = {
-        algorithm,
-        hash: secret.value,
-        salt,
-        parameters: {
-          iterations,
-          type: parameter('type'),
-          version: parameter('version'),
-          memory: integer('memory'),
-          parallelism: integer('parallelism'),
-          hashLength: integer('hashLength'),
-        },
-        createdAt,
-      };
+    case 'argon2':
+      credential = { algorithm, hash: secret.value, salt, parameters: argon2Parameters(data, iterations, fail), createdAt };
       break;
-    }
     case 'bcrypt':
       credential = { algorithm, hash: secret.value, createdAt };
       break;
@@ -315,6 +287,35 @@ function jsonObject(text: unknown, field: string, fail: (problem: string) => nev
   }
   if (!isRecord(parsed)) return fail(`${field} is not a JSON object`);
   return parsed;
+}
+
+/** When the credential was made: Keycloak's `createdDate` (ms since the epoch), or now when it has none. */
+function createdAtOf(createdDate: unknown, fail: (problem: string) => never): Date {
+  if (createdDate === undefined) return new Date();
+  if (typeof createdDate !== 'number' || !Number.isFinite(createdDate)) {
+    return fail(`createdDate must be milliseconds since the epoch, got ${JSON.stringify(createdDate)}`);
+  }
+  return new Date(createdDate);
+}
+
+/** argon2's parameters from Keycloak's `credentialData`. */
+function argon2Parameters(data: Readonly<Record<string, unknown>>, iterations: number, fail: (problem: string) => never): NonNullable<Credential['parameters']> {
+  // Jackson reads the creator's "algorithmData" too; Keycloak writes "additionalParameters".
+  const extra = data.additionalParameters ?? data.algorithmData;
+  const parameter = (name: string): string => argon2Parameter(extra, name, fail);
+  const integer = (name: string): number => {
+    const text = parameter(name);
+    if (!/^\d{1,10}$/.test(text)) return fail(`credentialData.additionalParameters.${name} must be an integer, got ${JSON.stringify(text)}`);
+    return Number(text);
+  };
+  return {
+    iterations,
+    type: parameter('type'),
+    version: parameter('version'),
+    memory: integer('memory'),
+    parallelism: integer('parallelism'),
+    hashLength: integer('hashLength'),
+  };
 }
 
 /** Keycloak writes each argon2 parameter as a one-element list of strings (a MultivaluedHashMap). */

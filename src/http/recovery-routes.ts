@@ -169,28 +169,11 @@ function sendForm(req: Request, res: Response, realm: ResolvedRealm, key: string
   });
 }
 
-/**
- * The hosted page: `GET /reset?key=` checks the link without using it, moves
- * the key into a cookie for the page's path and redirects to `GET /reset`,
- * which shows the form; `POST /reset` sets the password.
- */
-export function resetPageRouter(recovery: RecoveryService, audit: (req: Request) => AuditContext, options: { secureCookies: boolean; bodyLimitBytes: number }): express.Router {
-  const page = express.Router({ mergeParams: true });
-  const parseForm = express.urlencoded({ extended: false, limit: options.bodyLimitBytes, parameterLimit: 10 });
-  /** A form the parser refuses (too many fields, too large, another charset, a broken encoding) is the client's: a page with the 4xx. */
-  const form: RequestHandler = (req, res, next) => {
-    parseForm(req, res, (error?: unknown) => {
-      if (error === undefined) {
-        next();
-        return;
-      }
-      const mapped = toPasswordResourcesError(error);
-      if (mapped.expose) sendProblem(res, realmOf(res), 'unreadable', mapped.status);
-      else next(error);
-    });
-  };
+/** Runs `then` with the link's user when `key` names a live link; otherwise answers with the page that says why. */
+type WithLink = (res: Response, key: string | undefined, then: (username: string, expiresAt: Date) => Promise<void> | void) => Promise<void>;
 
-  const withLink = async (res: Response, key: string | undefined, then: (username: string, expiresAt: Date) => Promise<void> | void): Promise<void> => {
+function linkChecker(recovery: RecoveryService): WithLink {
+  return async (res, key, then) => {
     const realm = realmOf(res);
     if (key === undefined || key === '') {
       sendProblem(res, realm, 'missing');
@@ -204,15 +187,34 @@ export function resetPageRouter(recovery: RecoveryService, audit: (req: Request)
       else throw error;
     }
   };
+}
 
-  page.get(RESET_PAGE_PATH, async (req, res) => {
+/** A form the parser refuses (too many fields, too large, another charset, a broken encoding) is the client's: a page with the 4xx. */
+function formParser(bodyLimitBytes: number): RequestHandler {
+  const parseForm = express.urlencoded({ extended: false, limit: bodyLimitBytes, parameterLimit: 10 });
+  return (req, res, next) => {
+    parseForm(req, res, (error?: unknown) => {
+      if (error === undefined) {
+        next();
+        return;
+      }
+      const mapped = toPasswordResourcesError(error);
+      if (mapped.expose) sendProblem(res, realmOf(res), 'unreadable', mapped.status);
+      else next(error);
+    });
+  };
+}
+
+/** `GET /reset?key=` moves the key into a cookie and redirects; `GET /reset` shows the form. */
+function showForm(withLink: WithLink, secureCookies: boolean): RequestHandler {
+  return async (req, res) => {
     const realm = realmOf(res);
     const fromQuery = typeof req.query.key === 'string' ? req.query.key : undefined;
     if (fromQuery !== undefined) {
       await withLink(res, fromQuery, (_username, expiresAt) => {
         // Out of the address bar, history and any Referer before the form is shown; the cookie lives as long as the link.
         const seconds = Math.max(1, Math.ceil((expiresAt.getTime() - Date.now()) / 1000));
-        res.set(SECURITY_HEADERS).set('Set-Cookie', keyCookie(req, fromQuery, seconds, options.secureCookies));
+        res.set(SECURITY_HEADERS).set('Set-Cookie', keyCookie(req, fromQuery, seconds, secureCookies));
         seeOther(res, `${req.baseUrl}${RESET_PAGE_PATH}`);
       });
       return;
@@ -221,9 +223,12 @@ export function resetPageRouter(recovery: RecoveryService, audit: (req: Request)
     await withLink(res, key, (username) => {
       sendForm(req, res, realm, key ?? '', username, 200);
     });
-  });
+  };
+}
 
-  page.post(RESET_PAGE_PATH, form, async (req, res) => {
+/** `POST /reset`: the new password, twice, with the form's CSRF token; sets it and ends the link. */
+function submitForm(recovery: RecoveryService, withLink: WithLink, audit: (req: Request) => AuditContext, secureCookies: boolean): RequestHandler {
+  return async (req, res) => {
     const realm = realmOf(res);
     const key = keyFromCookie(req);
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -240,7 +245,7 @@ export function resetPageRouter(recovery: RecoveryService, audit: (req: Request)
       }
       try {
         const { redirect } = await recovery.completeLink(realm.name, linkKey, password, audit(req));
-        res.set('Set-Cookie', keyCookie(req, '', 0, options.secureCookies));
+        res.set('Set-Cookie', keyCookie(req, '', 0, secureCookies));
         if (redirect !== undefined) {
           res.set(SECURITY_HEADERS);
           seeOther(res, redirect);
@@ -253,8 +258,18 @@ export function resetPageRouter(recovery: RecoveryService, audit: (req: Request)
         else throw error;
       }
     });
-  });
-
-  return page;
+  };
 }
 
+/**
+ * The hosted page: `GET /reset?key=` checks the link without using it, moves
+ * the key into a cookie for the page's path and redirects to `GET /reset`,
+ * which shows the form; `POST /reset` sets the password.
+ */
+export function resetPageRouter(recovery: RecoveryService, audit: (req: Request) => AuditContext, options: { secureCookies: boolean; bodyLimitBytes: number }): express.Router {
+  const page = express.Router({ mergeParams: true });
+  const withLink = linkChecker(recovery);
+  page.get(RESET_PAGE_PATH, showForm(withLink, options.secureCookies));
+  page.post(RESET_PAGE_PATH, formParser(options.bodyLimitBytes), submitForm(recovery, withLink, audit, options.secureCookies));
+  return page;
+}
