@@ -41,6 +41,19 @@ export interface ServiceMetrics {
 export function createServiceMetrics(): ServiceMetrics {
   const registry = new Registry();
   const registers = [registry];
+  return {
+    registry,
+    hashQueue: hashQueueMetrics(registers),
+    event: eventMetrics(registers),
+    jwks: jwksMetrics(registers),
+    database: databaseMetrics(registers),
+    email: emailMetrics(registers),
+  };
+}
+
+type Registers = Registry[];
+
+function hashQueueMetrics(registers: Registers): HashQueueObserver {
   const hashRunning = new Gauge({ name: `${METRIC_PREFIX}hash_running`, help: 'Password hashes running now.', registers });
   const hashWaiting = new Gauge({ name: `${METRIC_PREFIX}hash_queue_waiting`, help: 'Password hashes waiting for a hashing slot now.', registers });
   const hashRejected = new Counter({
@@ -62,6 +75,23 @@ export function createServiceMetrics(): ServiceMetrics {
     buckets: HASH_BUCKETS,
     registers,
   });
+  return {
+    depth(running, waiting) {
+      hashRunning.set(running);
+      hashWaiting.set(waiting);
+    },
+    rejected() {
+      hashRejected.inc();
+    },
+    completed(operation, waitSeconds, runSeconds) {
+      hashWait.observe({ operation }, waitSeconds);
+      hashDuration.observe({ operation }, runSeconds);
+    },
+  };
+}
+
+/** Audit events by type, and lockouts (which are events too) by kind. */
+function eventMetrics(registers: Registers): ServiceMetrics['event'] {
   const events = new Counter({ name: `${METRIC_PREFIX}audit_events_total`, help: 'Audit events recorded, by type.', labelNames: ['type'], registers });
   const lockouts = new Counter({
     name: `${METRIC_PREFIX}lockouts_total`,
@@ -69,6 +99,15 @@ export function createServiceMetrics(): ServiceMetrics {
     labelNames: ['kind'],
     registers,
   });
+  for (const kind of ['temporary', 'permanent']) lockouts.inc({ kind }, 0);
+  return (type) => {
+    events.inc({ type });
+    if (type === 'USER_DISABLED_BY_TEMPORARY_LOCKOUT') lockouts.inc({ kind: 'temporary' });
+    if (type === 'USER_DISABLED_BY_PERMANENT_LOCKOUT') lockouts.inc({ kind: 'permanent' });
+  };
+}
+
+function jwksMetrics(registers: Registers): ServiceMetrics['jwks'] {
   const jwksFetches = new Counter({ name: `${METRIC_PREFIX}jwks_fetches_total`, help: 'Key sets fetched from the realms\' identity providers.', labelNames: ['realm'], registers });
   const jwksFailures = new Counter({
     name: `${METRIC_PREFIX}jwks_failures_total`,
@@ -76,6 +115,12 @@ export function createServiceMetrics(): ServiceMetrics {
     labelNames: ['realm'],
     registers,
   });
+  return (realm, outcome) => {
+    (outcome === 'fetched' ? jwksFetches : jwksFailures).inc({ realm });
+  };
+}
+
+function databaseMetrics(registers: Registers): ServiceMetrics['database'] {
   const database = new Histogram({
     name: `${METRIC_PREFIX}database_duration_seconds`,
     help: 'Time of each database operation, by operation and outcome.',
@@ -83,36 +128,14 @@ export function createServiceMetrics(): ServiceMetrics {
     buckets: DATABASE_BUCKETS,
     registers,
   });
-  for (const kind of ['temporary', 'permanent']) lockouts.inc({ kind }, 0);
+  return (operation, seconds, ok) => {
+    database.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
+  };
+}
+
+function emailMetrics(registers: Registers): ServiceMetrics['email'] {
   const emails = new Counter({ name: `${METRIC_PREFIX}emails_total`, help: 'Mails handed to the SMTP server, or that it refused or could not take, by kind.', labelNames: ['kind', 'outcome'], registers });
-  return {
-    registry,
-    hashQueue: {
-      depth(running, waiting) {
-        hashRunning.set(running);
-        hashWaiting.set(waiting);
-      },
-      rejected() {
-        hashRejected.inc();
-      },
-      completed(operation, waitSeconds, runSeconds) {
-        hashWait.observe({ operation }, waitSeconds);
-        hashDuration.observe({ operation }, runSeconds);
-      },
-    },
-    event(type) {
-      events.inc({ type });
-      if (type === 'USER_DISABLED_BY_TEMPORARY_LOCKOUT') lockouts.inc({ kind: 'temporary' });
-      if (type === 'USER_DISABLED_BY_PERMANENT_LOCKOUT') lockouts.inc({ kind: 'permanent' });
-    },
-    jwks(realm, outcome) {
-      (outcome === 'fetched' ? jwksFetches : jwksFailures).inc({ realm });
-    },
-    database(operation, seconds, ok) {
-      database.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
-    },
-    email(kind, outcome) {
-      emails.inc({ kind, outcome });
-    },
+  return (kind, outcome) => {
+    emails.inc({ kind, outcome });
   };
 }

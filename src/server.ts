@@ -18,6 +18,38 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stop accepting and let in-flight requests finish, for at most `SHUTDOWN_GRACE_MS`. */
+async function stopAccepting(server: Server, logger: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+  // A keep-alive connection with no request in flight would hold close() open until it
+  // times out; in-flight ones become idle when their response ends, so sweep until closed.
+  server.closeIdleConnections();
+  const sweep = setInterval(() => {
+    server.closeIdleConnections();
+  }, 100);
+  const timer = setTimeout(() => {
+    logger.warn('shutdown grace period over: closing remaining connections');
+    server.closeAllConnections();
+  }, SHUTDOWN_GRACE_MS);
+  await closed;
+  clearInterval(sweep);
+  clearTimeout(timer);
+}
+
 /**
  * Start the standalone server: the only place that listens. Without
  * `MONGODB_URI` it starts an embedded ephemeral database and says so.
@@ -39,13 +71,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   }
   const app = createApp(resources, logger);
   const server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, config.port);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   // An embedded database's URI has no secret and lets the CLI reach it; a given MONGODB_URI may hold a password.
@@ -61,24 +87,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     port,
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => {
-          server.close(() => {
-            resolve();
-          });
-        });
-        // A keep-alive connection with no request in flight would hold close() open until it
-        // times out; in-flight ones become idle when their response ends, so sweep until closed.
-        server.closeIdleConnections();
-        const sweep = setInterval(() => {
-          server.closeIdleConnections();
-        }, 100);
-        const timer = setTimeout(() => {
-          logger.warn('shutdown grace period over: closing remaining connections');
-          server.closeAllConnections();
-        }, SHUTDOWN_GRACE_MS);
-        await closed;
-        clearInterval(sweep);
-        clearTimeout(timer);
+        await stopAccepting(server, logger);
         await resources.close();
         await database.stop();
         logger.info('password-resources stopped');
