@@ -1,6 +1,6 @@
 import { InvalidPasswordError, InvalidRequestError } from '../../errors';
 import type { PolicyViolation } from '../../errors';
-import type { CredentialStore, CredentialUser, PasswordCheck } from '../../domain/credential-store';
+import type { CredentialStore, CredentialUser, PasswordCheck, SetPasswordOptions } from '../../domain/credential-store';
 import { StoreUnavailableError } from '../../domain/store';
 
 /** How to reach a Keycloak realm as a confidential client with a service account. */
@@ -63,23 +63,23 @@ interface Answer {
   readonly body: unknown;
 }
 
-/**
- * Keycloak as the credential store (sidecar mode). A password is checked
- * with a direct grant (Resource Owner Password Credentials) for the user with
- * the configured client, whose session is ended at once; it is set with the
- * admin API's `reset-password` under the client's service account, so
- * Keycloak's own policy, history and hashing apply.
- */
-export function createKeycloakCredentialStore(settings: KeycloakCredentialStoreSettings): CredentialStore {
-  const realmUrl = `${settings.serverUrl.replace(/\/+$/, '')}/realms/${encodeURIComponent(settings.realm)}`;
-  const adminUrl = `${settings.serverUrl.replace(/\/+$/, '')}/admin/realms/${encodeURIComponent(settings.realm)}`;
-  const client = { client_id: settings.clientId, client_secret: settings.clientSecret };
-  let serviceToken: { value: string; until: number } | undefined;
+/** Keycloak's endpoints for one realm, called as the configured client: every answer read once, a failure to answer a 503. */
+class KeycloakClient {
+  readonly realmUrl: string;
+  readonly #adminUrl: string;
+  readonly #client: { client_id: string; client_secret: string };
+  #serviceToken: { value: string; until: number } | undefined;
 
-  const send = async (url: string, init: RequestInit): Promise<Answer> => {
+  constructor(readonly settings: KeycloakCredentialStoreSettings) {
+    this.realmUrl = `${settings.serverUrl.replace(/\/+$/, '')}/realms/${encodeURIComponent(settings.realm)}`;
+    this.#adminUrl = `${settings.serverUrl.replace(/\/+$/, '')}/admin/realms/${encodeURIComponent(settings.realm)}`;
+    this.#client = { client_id: settings.clientId, client_secret: settings.clientSecret };
+  }
+
+  async send(url: string, init: RequestInit): Promise<Answer> {
     let res: Response;
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(settings.timeoutMs) });
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.settings.timeoutMs) });
     } catch (error) {
       throw new StoreUnavailableError({ cause: error });
     }
@@ -95,111 +95,135 @@ export function createKeycloakCredentialStore(settings: KeycloakCredentialStoreS
       body = text;
     }
     return { status: res.status, body };
-  };
+  }
 
-  const form = (fields: Record<string, string>): RequestInit => ({ method: 'POST', body: new URLSearchParams(fields) });
+  /** A form post to the realm's token endpoint (or another below `protocol/openid-connect`), as the client. */
+  async openidConnect(endpoint: 'token' | 'logout', fields: Record<string, string>): Promise<Answer> {
+    return this.send(`${this.realmUrl}/protocol/openid-connect/${endpoint}`, { method: 'POST', body: new URLSearchParams({ ...this.#client, ...fields }) });
+  }
 
-  const misconfigured = (what: string, answer: Answer): Error =>
-    new Error(`Keycloak realm "${settings.realm}", client "${settings.clientId}": ${what} answered ${answer.status} ${JSON.stringify(answer.body)}`);
+  misconfigured(what: string, answer: Answer): Error {
+    return new Error(`Keycloak realm "${this.settings.realm}", client "${this.settings.clientId}": ${what} answered ${answer.status} ${JSON.stringify(answer.body)}`);
+  }
 
-  const token = async (): Promise<string> => {
-    if (serviceToken && serviceToken.until > Date.now()) return serviceToken.value;
-    const answer = await send(`${realmUrl}/protocol/openid-connect/token`, form({ grant_type: 'client_credentials', ...client }));
+  async #token(): Promise<string> {
+    if (this.#serviceToken && this.#serviceToken.until > Date.now()) return this.#serviceToken.value;
+    const answer = await this.openidConnect('token', { grant_type: 'client_credentials' });
     const body = answer.body as { access_token?: string; expires_in?: number } | undefined;
-    if (answer.status !== 200 || typeof body?.access_token !== 'string') throw misconfigured("the service account's token request", answer);
+    if (answer.status !== 200 || typeof body?.access_token !== 'string') throw this.misconfigured("the service account's token request", answer);
     // Renewed 30 s before it expires, so a token never dies on its way.
-    serviceToken = { value: body.access_token, until: Date.now() + Math.max((body.expires_in ?? 60) - 30, 5) * 1000 };
+    this.#serviceToken = { value: body.access_token, until: Date.now() + Math.max((body.expires_in ?? 60) - 30, 5) * 1000 };
     return body.access_token;
-  };
+  }
 
-  const admin = async (method: string, path: string, body?: unknown): Promise<Answer> => {
+  /** The admin API, under the client's service account. */
+  async admin(method: string, path: string, body?: unknown): Promise<Answer> {
     const call = async (): Promise<Answer> =>
-      send(`${adminUrl}${path}`, {
+      this.send(`${this.#adminUrl}${path}`, {
         method,
-        headers: { Authorization: `Bearer ${await token()}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: { Authorization: `Bearer ${await this.#token()}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     const answer = await call();
     if (answer.status !== 401) return answer;
     // The service token was revoked or its key rotated: one fresh try.
-    serviceToken = undefined;
+    this.#serviceToken = undefined;
     return call();
-  };
+  }
 
-  const endSession = async (refreshToken: unknown): Promise<void> => {
+  /** End the session a direct grant opened; a failure is reported, never thrown (the session expires on its own). */
+  async endSession(refreshToken: unknown): Promise<void> {
     if (typeof refreshToken !== 'string') return;
     try {
-      const answer = await send(`${realmUrl}/protocol/openid-connect/logout`, form({ ...client, refresh_token: refreshToken }));
-      if (answer.status !== 204 && answer.status !== 200) throw misconfigured('logout', answer);
+      const answer = await this.openidConnect('logout', { refresh_token: refreshToken });
+      if (answer.status !== 204 && answer.status !== 200) throw this.misconfigured('logout', answer);
     } catch (error) {
-      settings.onLogoutError?.(error);
+      this.settings.onLogoutError?.(error);
     }
-  };
+  }
 
   /** Keycloak answers "Invalid user credentials" to a locked user even for the right password; its detector says which. */
-  const lockedFor = async (user: CredentialUser): Promise<number | undefined> => {
-    const answer = await admin('GET', `/attack-detection/brute-force/users/${encodeURIComponent(user.id)}`);
-    if (answer.status !== 200) throw misconfigured('brute force status', answer);
+  async lockedFor(user: CredentialUser): Promise<number | undefined> {
+    const answer = await this.admin('GET', `/attack-detection/brute-force/users/${encodeURIComponent(user.id)}`);
+    if (answer.status !== 200) throw this.misconfigured('brute force status', answer);
     const state = answer.body as { disabled?: boolean; failedLoginNotBefore?: number };
     if (state.disabled !== true) return undefined;
     const notBefore = state.failedLoginNotBefore ?? 0;
     return Math.max(1, notBefore - Math.floor(Date.now() / 1000));
-  };
+  }
+}
 
-  return {
-    async findUser(id) {
-      const answer = await admin('GET', `/users/${encodeURIComponent(id)}`);
-      if (answer.status === 404) return null;
-      if (answer.status !== 200) throw misconfigured('user lookup', answer);
-      const user = answer.body as KeycloakUser;
-      return { id: user.id, username: user.username, email: user.email, enabled: user.enabled, requiredActions: user.requiredActions ?? [] };
-    },
+/**
+ * Keycloak as the credential store (sidecar mode). A password is checked
+ * with a direct grant (Resource Owner Password Credentials) for the user with
+ * the configured client, whose session is ended at once; it is set with the
+ * admin API's `reset-password` under the client's service account, so
+ * Keycloak's own policy, history and hashing apply.
+ */
+class KeycloakCredentialStore implements CredentialStore {
+  readonly #keycloak: KeycloakClient;
 
-    async verify(user, password): Promise<PasswordCheck> {
-      const answer = await send(`${realmUrl}/protocol/openid-connect/token`, form({ grant_type: 'password', ...client, username: user.username, password, scope: 'openid' }));
-      if (answer.status === 200) {
-        await endSession((answer.body as { refresh_token?: unknown }).refresh_token);
+  constructor(settings: KeycloakCredentialStoreSettings) {
+    this.#keycloak = new KeycloakClient(settings);
+  }
+
+  async findUser(id: string): Promise<CredentialUser | null> {
+    const answer = await this.#keycloak.admin('GET', `/users/${encodeURIComponent(id)}`);
+    if (answer.status === 404) return null;
+    if (answer.status !== 200) throw this.#keycloak.misconfigured('user lookup', answer);
+    const user = answer.body as KeycloakUser;
+    return { id: user.id, username: user.username, email: user.email, enabled: user.enabled, requiredActions: user.requiredActions ?? [] };
+  }
+
+  async verify(user: CredentialUser, password: string): Promise<PasswordCheck> {
+    const answer = await this.#keycloak.openidConnect('token', { grant_type: 'password', username: user.username, password, scope: 'openid' });
+    if (answer.status === 200) {
+      await this.#keycloak.endSession((answer.body as { refresh_token?: unknown }).refresh_token);
+      return { kind: 'valid' };
+    }
+    const error = answer.body as KeycloakError | undefined;
+    if (error?.error !== 'invalid_grant') throw this.#keycloak.misconfigured('the direct grant', answer);
+    switch (error.error_description) {
+      // Keycloak checks the password first, then the required actions: the password was right.
+      case NOT_FULLY_SET_UP:
         return { kind: 'valid' };
+      case INVALID_CREDENTIALS: {
+        const seconds = await this.#keycloak.lockedFor(user);
+        return seconds === undefined ? { kind: 'invalid' } : { kind: 'locked', retryAfterSeconds: seconds };
       }
-      const error = answer.body as KeycloakError | undefined;
-      if (error?.error !== 'invalid_grant') throw misconfigured('the direct grant', answer);
-      switch (error.error_description) {
-        // Keycloak checks the password first, then the required actions: the password was right.
-        case NOT_FULLY_SET_UP:
-          return { kind: 'valid' };
-        case INVALID_CREDENTIALS: {
-          const seconds = await lockedFor(user);
-          return seconds === undefined ? { kind: 'invalid' } : { kind: 'locked', retryAfterSeconds: seconds };
-        }
-        case undefined:
-        default:
-          // "Account disabled" and the like: the user cannot use a password now.
-          return { kind: 'invalid' };
-      }
-    },
+      case undefined:
+      default:
+        // "Account disabled" and the like: the user cannot use a password now.
+        return { kind: 'invalid' };
+    }
+  }
 
-    // Keycloak says what its own rules (passwordHistory among them) refuse only when a password is set.
-    reuseViolations() {
-      return Promise.resolve([]);
-    },
+  // Keycloak says what its own rules (passwordHistory among them) refuse only when a password is set.
+  reuseViolations(): Promise<PolicyViolation[]> {
+    return Promise.resolve([]);
+  }
 
-    async setPassword(user, password, options) {
-      if (options.expiresAt !== undefined) {
-        throw new InvalidRequestError("Keycloak keeps this realm's passwords and cannot expire a temporary password; leave out temporaryExpiresIn.");
-      }
-      const answer = await admin('PUT', `/users/${encodeURIComponent(user.id)}/reset-password`, { type: 'password', value: password, temporary: options.temporary });
-      if (answer.status === 204) return;
-      const error = answer.body as KeycloakError | undefined;
-      const key = error?.error ?? '';
-      if (answer.status === 400 && key.startsWith('invalidPassword')) throw new InvalidPasswordError([violationOf(key, error?.error_description)]);
-      throw misconfigured('reset-password', answer);
-    },
+  async setPassword(user: CredentialUser, password: string, options: SetPasswordOptions): Promise<void> {
+    if (options.expiresAt !== undefined) {
+      throw new InvalidRequestError("Keycloak keeps this realm's passwords and cannot expire a temporary password; leave out temporaryExpiresIn.");
+    }
+    const answer = await this.#keycloak.admin('PUT', `/users/${encodeURIComponent(user.id)}/reset-password`, { type: 'password', value: password, temporary: options.temporary });
+    if (answer.status === 204) return;
+    const error = answer.body as KeycloakError | undefined;
+    const key = error?.error ?? '';
+    if (answer.status === 400 && key.startsWith('invalidPassword')) throw new InvalidPasswordError([violationOf(key, error?.error_description)]);
+    throw this.#keycloak.misconfigured('reset-password', answer);
+  }
 
-    async ping() {
-      const answer = await send(realmUrl, { method: 'GET' });
-      if (answer.status !== 200) throw new StoreUnavailableError({ cause: misconfigured('the realm', answer) });
-    },
-  };
+  async ping(): Promise<void> {
+    const answer = await this.#keycloak.send(this.#keycloak.realmUrl, { method: 'GET' });
+    if (answer.status !== 200) throw new StoreUnavailableError({ cause: this.#keycloak.misconfigured('the realm', answer) });
+  }
+}
+
+/** Keycloak as a realm's credential store (sidecar mode); see `KeycloakCredentialStore`. */
+export function createKeycloakCredentialStore(settings: KeycloakCredentialStoreSettings): CredentialStore {
+  return new KeycloakCredentialStore(settings);
 }
 
 /** Keycloak reports one broken rule at a time, as a message key and a sentence. */
