@@ -74,6 +74,7 @@ const userSchema = new Schema<UserDocument>(
         { _id: false },
       ),
     },
+
     createdAt: { type: Date, required: true },
   },
   // Indexes are created by init(), awaited, never in the background on first use.
@@ -148,34 +149,46 @@ export async function translate<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * The shipped `UserStore`: one `users` collection on the connection given.
- * Models live on that connection, never on mongoose's global one.
- */
-export function createMongooseUserStore(connection: Connection): UserStore {
-  const users: Model<UserDocument> = connection.model<UserDocument>('PasswordResourcesUser', userSchema);
+/** A conditional write's filter for a user, or `null` for an unknown user. */
+type Keyed = (realm: string, id: string, condition: Readonly<Record<string, unknown>>) => Promise<Record<string, unknown> | null>;
 
-  /**
-   * A conditional write's filter: the user's document `_id` and the condition.
-   * SecantusDB 0.5.3-beta serves a filter from the `realm_userId` index only
-   * when it has no other field; with one (the hash of a compare-and-set) it
-   * scans the collection, 0.3-2 s per write at 100,000 users, while it serves
-   * any filter with `_id` from that index. So the `_id` is read first, by an
-   * indexed lookup. It never changes; a user deleted and re-created in between
-   * has a new one, which the write then does not match, as it should not.
-   * @returns `null` for an unknown user
-   */
-  const keyed = async (realm: string, id: string, condition: Readonly<Record<string, unknown>>): Promise<Record<string, unknown> | null> => {
+/**
+ * A conditional write's filter: the user's document `_id` and the condition.
+ * SecantusDB 0.5.3-beta serves a filter from the `realm_userId` index only
+ * when it has no other field; with one (the hash of a compare-and-set) it
+ * scans the collection, 0.3-2 s per write at 100,000 users, while it serves
+ * any filter with `_id` from that index. So the `_id` is read first, by an
+ * indexed lookup. It never changes; a user deleted and re-created in between
+ * has a new one, which the write then does not match, as it should not.
+ * @returns `null` for an unknown user
+ */
+function keyedFilter(users: Model<UserDocument>): Keyed {
+  return async (realm, id, condition) => {
     const doc = await users.collection.findOne({ realm, userId: id }, { projection: { _id: 1 } });
     return doc ? { _id: doc._id, ...condition } : null;
   };
+}
 
+/** Indexes at start, and the readiness probe. */
+function health(connection: Connection, users: Model<UserDocument>): Pick<UserStore, 'init' | 'ping'> {
   return {
     init: () => translate(async () => {
       await users.createCollection();
       await users.createIndexes();
     }),
 
+    ping: () =>
+      translate(async () => {
+        const db = connection.db;
+        if (!db) throw new StoreUnavailableError();
+        await db.command({ ping: 1 });
+      }),
+  };
+}
+
+/** Reading users: by id, by username, by filter. */
+function lookups(users: Model<UserDocument>): Pick<UserStore, 'findById' | 'findByUsername' | 'find' | 'count'> {
+  return {
     findById: (realm, id) =>
       translate(async () => {
         const doc = await users.findOne({ realm, userId: id }).lean<UserDocument>().exec();
@@ -188,6 +201,19 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         return doc ? toRecord(doc) : null;
       }),
 
+    find: (realm, filter, page) =>
+      translate(async () => {
+        const docs = await users.find(toQuery(realm, filter)).sort({ username: 1 }).skip(page.first).limit(page.max).lean<UserDocument[]>().exec();
+        return docs.map(toRecord);
+      }),
+
+    count: (realm, filter) => translate(() => users.countDocuments(toQuery(realm, filter)).exec()),
+  };
+}
+
+/** A new user; a taken username, email or id is a `DuplicateUserError`. */
+function creation(users: Model<UserDocument>): Pick<UserStore, 'create'> {
+  return {
     create: (user: NewUser) =>
       translate(async () => {
         const doc: UserDocument = {
@@ -214,7 +240,49 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         }
         return toRecord(doc);
       }),
+  };
+}
 
+/** An admin's changes to a user's fields, and deletion. */
+function edits(connection: Connection, users: Model<UserDocument>): Pick<UserStore, 'update' | 'delete'> {
+  return {
+    update: (realm, id, patch) =>
+      translate(async () => {
+        const set: Record<string, unknown> = {};
+        const unset: Record<string, ''> = {};
+        for (const field of ['username', 'email', 'emailVerified', 'firstName', 'lastName', 'locale', 'enabled', 'requiredActions'] as const) {
+          const value = patch[field];
+          if (value === null) unset[field] = '';
+          else if (value !== undefined) set[field] = Array.isArray(value) ? [...(value as string[])] : value;
+        }
+        if (patch.clearFailures === true) unset.loginFailures = '';
+        try {
+          if (patch.username !== undefined || patch.email !== undefined) {
+            const rekeyed = await rekey(connection, users, realm, id, set, unset);
+            if (rekeyed !== 'no transactions') return rekeyed ? toRecord(rekeyed) : null;
+          }
+          const doc = await users
+            .findOneAndUpdate({ realm, userId: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) }, { returnDocument: 'after' })
+            .lean<UserDocument>()
+            .exec();
+          return doc ? toRecord(doc) : null;
+        } catch (error) {
+          if (isDuplicateKey(error)) throw new DuplicateUserError(duplicateField(error));
+          throw error;
+        }
+      }),
+
+    delete: (realm, id) =>
+      translate(async () => {
+        const result = await users.deleteOne({ realm, userId: id }).exec();
+        return result.deletedCount === 1;
+      }),
+  };
+}
+
+/** Password changes: each a compare-and-set on the credential it replaces. */
+function credentials(users: Model<UserDocument>, keyed: Keyed): Pick<UserStore, 'compareAndSetCredential' | 'rehashCredential' | 'removeCredential' | 'recordPasswordChange'> {
+  return {
     compareAndSetCredential: (change: CredentialChange) =>
       translate(async () => {
         // The compare: the credential this change replaces must still be there.
@@ -247,6 +315,26 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         return result.modifiedCount === 1;
       }),
 
+    removeCredential: (realm, id, expectedHash, changedAt) =>
+      translate(async () => {
+        const filter = await keyed(realm, id, { 'credential.hash': expectedHash });
+        if (!filter) return false;
+        const result = await users.updateOne(filter, { $unset: { credential: '', previousCredentials: '' }, $set: { passwordChangedAt: changedAt } }).exec();
+        return result.modifiedCount === 1;
+      }),
+
+    recordPasswordChange: (realm, id, changedAt, requiredActions) =>
+      translate(async () => {
+        // $max: of two changes recorded out of order, the later one stays.
+        const result = await users.updateOne({ realm, userId: id }, { $max: { passwordChangedAt: changedAt }, $set: { requiredActions: [...requiredActions] } }).exec();
+        return result.matchedCount === 1;
+      }),
+  };
+}
+
+/** Brute force detection's counters and lockouts, each one atomic write. */
+function failures(users: Model<UserDocument>, keyed: Keyed): Pick<UserStore, 'recordFailure' | 'lockTemporarily' | 'disable' | 'clearFailures'> {
+  return {
     recordFailure: (realm, id, now, resetBefore) =>
       translate(async () => {
         // A stale series starts again; both writes are atomic, so concurrent failures on any instance all count.
@@ -288,68 +376,23 @@ export function createMongooseUserStore(connection: Connection): UserStore {
         // Keyed on the index alone (one round trip); unsetting an absent field writes nothing.
         await users.updateOne({ realm, userId: id }, { $unset: { loginFailures: '' } }).exec();
       }),
+  };
+}
 
-    find: (realm, filter, page) =>
-      translate(async () => {
-        const docs = await users.find(toQuery(realm, filter)).sort({ username: 1 }).skip(page.first).limit(page.max).lean<UserDocument[]>().exec();
-        return docs.map(toRecord);
-      }),
-
-    count: (realm, filter) => translate(() => users.countDocuments(toQuery(realm, filter)).exec()),
-
-    update: (realm, id, patch) =>
-      translate(async () => {
-        const set: Record<string, unknown> = {};
-        const unset: Record<string, ''> = {};
-        for (const field of ['username', 'email', 'emailVerified', 'firstName', 'lastName', 'locale', 'enabled', 'requiredActions'] as const) {
-          const value = patch[field];
-          if (value === null) unset[field] = '';
-          else if (value !== undefined) set[field] = Array.isArray(value) ? [...(value as string[])] : value;
-        }
-        if (patch.clearFailures === true) unset.loginFailures = '';
-        try {
-          if (patch.username !== undefined || patch.email !== undefined) {
-            const rekeyed = await rekey(connection, users, realm, id, set, unset);
-            if (rekeyed !== 'no transactions') return rekeyed ? toRecord(rekeyed) : null;
-          }
-          const doc = await users
-            .findOneAndUpdate({ realm, userId: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) }, { returnDocument: 'after' })
-            .lean<UserDocument>()
-            .exec();
-          return doc ? toRecord(doc) : null;
-        } catch (error) {
-          if (isDuplicateKey(error)) throw new DuplicateUserError(duplicateField(error));
-          throw error;
-        }
-      }),
-
-    delete: (realm, id) =>
-      translate(async () => {
-        const result = await users.deleteOne({ realm, userId: id }).exec();
-        return result.deletedCount === 1;
-      }),
-
-    removeCredential: (realm, id, expectedHash, changedAt) =>
-      translate(async () => {
-        const filter = await keyed(realm, id, { 'credential.hash': expectedHash });
-        if (!filter) return false;
-        const result = await users.updateOne(filter, { $unset: { credential: '', previousCredentials: '' }, $set: { passwordChangedAt: changedAt } }).exec();
-        return result.modifiedCount === 1;
-      }),
-
-    recordPasswordChange: (realm, id, changedAt, requiredActions) =>
-      translate(async () => {
-        // $max: of two changes recorded out of order, the later one stays.
-        const result = await users.updateOne({ realm, userId: id }, { $max: { passwordChangedAt: changedAt }, $set: { requiredActions: [...requiredActions] } }).exec();
-        return result.matchedCount === 1;
-      }),
-
-    ping: () =>
-      translate(async () => {
-        const db = connection.db;
-        if (!db) throw new StoreUnavailableError();
-        await db.command({ ping: 1 });
-      }),
+/**
+ * The shipped `UserStore`: one `users` collection on the connection given.
+ * Models live on that connection, never on mongoose's global one.
+ */
+export function createMongooseUserStore(connection: Connection): UserStore {
+  const users: Model<UserDocument> = connection.model<UserDocument>('PasswordResourcesUser', userSchema);
+  const keyed = keyedFilter(users);
+  return {
+    ...health(connection, users),
+    ...lookups(users),
+    ...creation(users),
+    ...edits(connection, users),
+    ...credentials(users, keyed),
+    ...failures(users, keyed),
   };
 }
 
