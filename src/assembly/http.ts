@@ -18,6 +18,7 @@ import {
   authenticate,
   parseJson,
   realmCors,
+  bearerRoute,
   refuseTokensOutsideHeader,
   requestId,
   requireAdminRole,
@@ -106,8 +107,8 @@ function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, rec
   for (const route of RECOVERY_JSON_ROUTES) account.post(route.path, ...chain.jsonBody(route.bodySchema), route.handler(recovery, audit));
   account.use(resetPageRouter(recovery, audit, { secureCookies: resolved.publicUrl?.startsWith('https:') === true, bodyLimitBytes: resolved.bodyLimitBytes }));
   // Login servers, with a client-credentials token of their own; never a user's.
-  account.post(LOGIN_CHECK_PATH, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitLoginServer, chain.clientIp), ...chain.jsonBody(LOGIN_CHECK_SCHEMA), loginCheckHandler(accounts, noteLoginServer));
-  const authentication = [refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitUser(accounts), chain.clientIp)];
+  account.post(LOGIN_CHECK_PATH, bearerRoute, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitLoginServer, chain.clientIp), ...chain.jsonBody(LOGIN_CHECK_SCHEMA), loginCheckHandler(accounts, noteLoginServer));
+  const authentication = [bearerRoute, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitUser(accounts), chain.clientIp)];
   for (const route of ACCOUNT_ROUTES) {
     if (route.method === 'get') {
       account.get(route.path, ...authentication, route.handler(accounts));
@@ -122,7 +123,7 @@ function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, rec
 /** Keycloak's admin API, below `ADMIN_BASE`: every route authenticated, each with the role it needs. */
 function adminRouter(chain: Chains, administration: AdminHandlerDependencies): Router {
   const admin = express.Router({ mergeParams: true });
-  admin.use(requestId, chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
+  admin.use(requestId, bearerRoute, chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
   for (const route of ADMIN_ROUTES) {
     admin[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? chain.jsonBody(route.bodySchema) : []), route.handler(administration));
   }

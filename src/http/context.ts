@@ -7,6 +7,8 @@ import type { ResolvedRealm } from '../config/realm-options';
 /** What the middleware chain learns about a request, kept on `res.locals` under one key. */
 export interface RequestContext {
   realm?: ResolvedRealm;
+  /** The route takes a bearer token: its malformed requests carry an `invalid_request` challenge. */
+  bearer?: true;
   token?: VerifiedToken;
   user?: UserRecord;
   audit?: AuditContext;

@@ -14,6 +14,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors';
 import { StoredCredentialError } from '../domain/store';
+import { contextOf } from './context';
 import { bearerChallenge } from './www-authenticate';
 
 /** body-parser's and raw-body's errors (http-errors), recognised by their machine `type` and `status`, not by class. */
@@ -77,9 +78,11 @@ export function toPasswordResourcesError(error: unknown): PasswordResourcesError
 /**
  * The challenge parameters of an error, or `undefined` when it carries none.
  * No token, or a wrong current password (not a token problem): the bare
- * challenge (RFC 6750 section 3.1, design "Token rules").
+ * challenge (RFC 6750 section 3.1, design "Token rules"). A malformed request
+ * to a bearer-protected route: `invalid_request` (RFC 6750 section 3.1).
  */
-function challengeOf(error: PasswordResourcesError): Record<string, string> | undefined {
+function challengeOf(error: PasswordResourcesError, bearerRoute: boolean): Record<string, string> | undefined {
+  if (bearerRoute && error instanceof InvalidRequestError && error.status === 400) return { error: error.code, error_description: error.message };
   if (error instanceof InsufficientUserAuthenticationError) {
     return { error: error.code, error_description: error.message, max_age: String(error.maxAgeSeconds) };
   }
@@ -92,13 +95,14 @@ function challengeOf(error: PasswordResourcesError): Record<string, string> | un
 
 /**
  * Write an error in the service's model: JSON, `Cache-Control: no-store`, the
- * challenge on 401, `Retry-After` on 503, never a stack trace.
+ * challenge on 401 and 403 (and on 400 `invalid_request` of a bearer-protected
+ * route), `Retry-After` on 503, never a stack trace.
  */
-export function sendError(res: Response, error: PasswordResourcesError, realm: string | undefined): void {
+export function sendError(res: Response, error: PasswordResourcesError, realm: string | undefined, bearerRoute = false): void {
   res.status(error.status);
   res.setHeader('Cache-Control', 'no-store');
   if (realm !== undefined) {
-    const challenge = challengeOf(error);
+    const challenge = challengeOf(error, bearerRoute);
     if (challenge) res.setHeader('WWW-Authenticate', bearerChallenge(realm, challenge));
   }
   if (error instanceof TemporarilyUnavailableError || error instanceof TooManyFailuresError) {
@@ -126,6 +130,6 @@ export function errorHandler(logger: Logger, realmOf: (res: Response) => string 
     // The description of a refused request may echo what it sent (a field's name): the code says enough.
     if (mapped.expose) logger.debug(log, 'request refused');
     else logger.error(log, error instanceof StoredCredentialError ? 'stored credential cannot be checked: integrity error' : 'request failed');
-    sendError(res, mapped, realmOf(res));
+    sendError(res, mapped, realmOf(res), contextOf(res).bearer === true);
   };
 }

@@ -68,6 +68,12 @@ export function resolveRealm(realms: ReadonlyMap<string, ResolvedRealm>): Reques
   };
 }
 
+/** Marks the route as bearer-protected, first in its chain, so that each of its errors carries its challenge. */
+export const bearerRoute: RequestHandler = (_req, res, next) => {
+  contextOf(res).bearer = true;
+  next();
+};
+
 function hasAccessToken(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.prototype.hasOwnProperty.call(value, 'access_token');
 }
@@ -218,7 +224,7 @@ export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier
       }
       if (!user) {
         // The strategy fails with 400 for a malformed header, else with its challenge (no token).
-        next(status === 400 ? new InvalidRequestError('The Authorization header is malformed; expected "Bearer <token>".') : new MissingTokenError());
+        next(status === 400 ? new InvalidRequestError('The Authorization header is malformed; expected Bearer, one space and the token.') : new MissingTokenError());
         return;
       }
       next();

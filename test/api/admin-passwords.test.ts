@@ -82,7 +82,7 @@ describe('PUT /users/{id}/reset-password', () => {
     const id = await newUser('jonas', 'Jonas first 11');
     const token = await admin();
     for (const body of [{ type: 'otp', value: 'Jonas second 22' }, {}, { value: '' }, { value: 'Jonas second 22', generate: true }, { value: 'Jonas second 22', temporaryExpiresIn: 3600 }]) {
-      expectError(await call(service.app, 'put', `${USERS}/${id}/reset-password`, { token, body }), 400, 'invalid_request');
+      expectError(await call(service.app, 'put', `${USERS}/${id}/reset-password`, { token, body }), 400, 'invalid_request', 'error');
     }
   });
 

@@ -143,10 +143,10 @@ describe('users', () => {
   it('refuses an unknown query parameter or a bad value, naming it', async () => {
     const viewer = await adminToken(['view-users']);
     const unknown = await call(service.app, 'get', `${USERS}?userName=x`, { token: viewer });
-    expectError(unknown, 400, 'invalid_request');
+    expectError(unknown, 400, 'invalid_request', 'error');
     expect((unknown.body as { error_description: string }).error_description).toMatch(/^Unknown query parameter "userName"/);
-    expectError(await call(service.app, 'get', `${USERS}?max=-1`, { token: viewer }), 400, 'invalid_request');
-    expectError(await call(service.app, 'get', `${USERS}?exact=yes`, { token: viewer }), 400, 'invalid_request');
+    expectError(await call(service.app, 'get', `${USERS}?max=-1`, { token: viewer }), 400, 'invalid_request', 'error');
+    expectError(await call(service.app, 'get', `${USERS}?exact=yes`, { token: viewer }), 400, 'invalid_request', 'error');
     expect((await call(service.app, 'get', `${USERS}?briefRepresentation=true&max=1`, { token: viewer })).status).toBe(200);
   });
 
@@ -158,8 +158,8 @@ describe('users', () => {
     const after = (await call(service.app, 'get', `${USERS}/${id}`, { token: manage })).body as UserRepresentation;
     expect(after).toMatchObject({ enabled: false, email: 'edith@example.com' });
     expect(after.firstName).toBeUndefined();
-    expectError(await call(service.app, 'put', `${USERS}/${id}`, { token: manage, body: { id: 'someone-else' } }), 400, 'invalid_request');
-    expectError(await call(service.app, 'put', `${USERS}/${id}`, { token: manage, body: { password: 'x' } }), 400, 'invalid_request');
+    expectError(await call(service.app, 'put', `${USERS}/${id}`, { token: manage, body: { id: 'someone-else' } }), 400, 'invalid_request', 'error');
+    expectError(await call(service.app, 'put', `${USERS}/${id}`, { token: manage, body: { password: 'x' } }), 400, 'invalid_request', 'error');
     expectError(await call(service.app, 'put', `${USERS}/${id}`, { token: manage, body: { email: 'cyrus@example.com' } }), 409, 'conflict');
     expect((await call(service.app, 'delete', `${USERS}/${id}`, { token: manage })).status).toBe(204);
     expectError(await call(service.app, 'get', `${USERS}/${id}`, { token: manage }), 404, 'user_not_found');

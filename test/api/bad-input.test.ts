@@ -64,7 +64,8 @@ describe.each([
     const status = rest[2];
     const before = await snapshot();
     const res = await call(service.app, 'post', path, { token, ...body });
-    expectError(res, status, 'invalid_request');
+    // A malformed request to a bearer route carries its RFC 6750 challenge; 413 and 415 do not.
+    expectError(res, status, 'invalid_request', status === 400 ? 'error' : undefined);
     expect(res.status).toBeLessThan(500);
     await expect(snapshot()).resolves.toEqual(before);
     const good = await call(service.app, 'post', VALIDATE, { token, body: { password: PASSWORD } });

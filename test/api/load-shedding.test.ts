@@ -112,7 +112,7 @@ describe('load shedding', () => {
     ]);
     expectError(badToken, 401, 'invalid_token', 'error');
     expectError(lockedUser, 429, 'too_many_failures');
-    expectError(badBody, 400, 'invalid_request');
+    expectError(badBody, 400, 'invalid_request', 'error');
     expect(gate.entered()).toBe(before + 1);
     gate.open();
     expect((await holding).body).toEqual({ valid: true });

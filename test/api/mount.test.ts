@@ -87,7 +87,7 @@ describe.each(setups)('the router %s', (_name, build, prefix) => {
 
   it('answers 400 invalid_request for an unknown field', async () => {
     const res = await call(app, 'post', validate, { prefix, token: alice.token, body: { password: PASSWORD, admin: true } });
-    expectError(res, 400, 'invalid_request');
+    expectError(res, 400, 'invalid_request', 'error');
   });
 
   it('answers 401 invalid_current_password for a wrong current password', async () => {

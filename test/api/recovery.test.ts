@@ -188,9 +188,9 @@ describe("admin's execute-actions-email and the hosted page", () => {
   it('returns to an allowed redirect_uri after a success, and refuses a foreign one up front', async () => {
     const { id, email } = await user('elena', 'elena old password 1');
     const foreign = await sendLink(id, `?client_id=account-console&redirect_uri=${encodeURIComponent('https://evil.example/')}`);
-    expectError(foreign, 400, 'invalid_request');
+    expectError(foreign, 400, 'invalid_request', 'error');
     expect((foreign.body as { error_description: string }).error_description).toContain('https://evil.example/');
-    expectError(await sendLink(id, `?redirect_uri=${encodeURIComponent('https://app.example/done')}`), 400, 'invalid_request');
+    expectError(await sendLink(id, `?redirect_uri=${encodeURIComponent('https://app.example/done')}`), 400, 'invalid_request', 'error');
     const seen = smtp.received.length;
     expect((await sendLink(id, `?client_id=account-console&redirect_uri=${encodeURIComponent('https://app.example/done')}`)).status).toBe(204);
     const { cookie, csrf } = await openLink(linkIn(await smtp.next(email, { after: seen })));
@@ -203,13 +203,13 @@ describe("admin's execute-actions-email and the hosted page", () => {
     const beta = await service.resources.accounts.createUser({ realm: 'beta', username: 'fritz', email: 'fritz@example.com', password: 'fritz password 1' });
     const token = await issuer.sign({ sub: 'admin-1', resource_access: { 'realm-management': { roles: ['manage-users'] } } }, { realm: 'beta' });
     const noSmtp = await call(service.app, 'put', `/admin/realms/beta/users/${beta.id}/execute-actions-email`, { token, body: ['UPDATE_PASSWORD'] });
-    expectError(noSmtp, 400, 'invalid_request');
+    expectError(noSmtp, 400, 'invalid_request', 'error');
     expect((noSmtp.body as { error_description: string }).error_description).toBe('Realm "beta" has no SMTP settings, so no mail can be sent; set realms.beta.smtp.');
     const noEmail = await service.resources.accounts.createUser({ realm: 'alpha', username: 'gerd', password: 'gerd password 12' });
-    expectError(await sendLink(noEmail.id), 400, 'invalid_request');
+    expectError(await sendLink(noEmail.id), 400, 'invalid_request', 'error');
     const { id } = await user('hilde', 'hilde password 12');
     const verify = await call(service.app, 'put', `${USERS}/${id}/execute-actions-email`, { token: await admin(), body: ['VERIFY_EMAIL'] });
-    expectError(verify, 400, 'invalid_request');
+    expectError(verify, 400, 'invalid_request', 'error');
     expectError(await call(service.app, 'put', `${USERS}/nobody/execute-actions-email`, { token: await admin(), body: ['UPDATE_PASSWORD'] }), 404, 'user_not_found');
   });
 
@@ -259,7 +259,7 @@ describe('password-change tickets', () => {
     const done = await submit(cookie, { csrf, password: 'jana new password 2', confirm: 'jana new password 2' });
     expect(done.headers.location).toBe(`https://app.example/after?success=true&email=${encodeURIComponent(email)}`);
     expect((await service.resources.accounts.findByUsername('alpha', 'jana'))?.emailVerified).toBe(true);
-    expectError(await call(service.app, 'post', `${USERS}/${id}/password-change-ticket`, { token: await admin(), body: { result_url: 'https://evil.example/' } }), 400, 'invalid_request');
+    expectError(await call(service.app, 'post', `${USERS}/${id}/password-change-ticket`, { token: await admin(), body: { result_url: 'https://evil.example/' } }), 400, 'invalid_request', 'error');
   });
 });
 

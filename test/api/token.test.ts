@@ -437,24 +437,44 @@ describe('bearer token verification', () => {
       expectRefused(await post({ body: { password: PASSWORD, access_token: token } }, service, host), token, 'bare');
     });
 
-    it('answers 400 invalid_request for a token in the header and also in the query', async () => {
+    it('answers 400 invalid_request with its RFC 6750 challenge for a token in the header and also in the query', async () => {
       const { res, work } = await post({ token: alice.token, path: `${PATH}?access_token=${alice.token}` });
-      expectError(res, 400, 'invalid_request');
+      expectError(res, 400, 'invalid_request', 'error');
+      expect(challengeOf(res)).toEqual({
+        realm: 'alpha',
+        error: 'invalid_request',
+        error_description: 'Send the token in the Authorization header only, not also in the query or body.',
+      });
       expect(work).toEqual({ verify: 0, hash: 0 });
       expectNoEcho(res, alice.token);
     });
 
     it('answers 400 invalid_request for a token in the header and also in the JSON body', async () => {
       const { res, work } = await post({ token: alice.token, body: { password: PASSWORD, access_token: alice.token } });
-      expectError(res, 400, 'invalid_request');
+      expectError(res, 400, 'invalid_request', 'error');
       expect(work).toEqual({ verify: 0, hash: 0 });
       expectNoEcho(res, alice.token);
     });
 
-    it.each(['Bearer', 'Bearer a b', 'Bearer  token-after-two-spaces'])('answers 400 invalid_request for the malformed header "%s"', async (authorization) => {
+    it.each(['Bearer', 'Bearer a b', 'Bearer  token-after-two-spaces'])('answers 400 invalid_request with its challenge for the malformed header "%s"', async (authorization) => {
       const { res, work } = await post({ authorization });
-      expectError(res, 400, 'invalid_request');
+      expectError(res, 400, 'invalid_request', 'error');
+      expect(challengeOf(res)).toEqual({ realm: 'alpha', error: 'invalid_request', error_description: 'The Authorization header is malformed; expected Bearer, one space and the token.' });
       expect(work).toEqual({ verify: 0, hash: 0 });
+    });
+
+    it('answers a malformed header at the admin API with the same challenge', async () => {
+      const res = await call(service.app, 'get', '/admin/realms/alpha/users', { authorization: 'Bearer a b' });
+      expectError(res, 400, 'invalid_request', 'error');
+      expect(challengeOf(res).error).toBe('invalid_request');
+    });
+
+    it('answers a malformed body with a good token with the invalid_request challenge too', async () => {
+      const { res } = await post({ token: alice.token, body: { password: 5 } });
+      expectError(res, 400, 'invalid_request', 'error');
+      expect(res.body).toMatchObject({ error_description: 'Invalid request body: "password" must be a string.' });
+      // RFC 6750 allows no double quote inside the quoted value: it becomes a single one.
+      expect(challengeOf(res)).toEqual({ realm: 'alpha', error: 'invalid_request', error_description: "Invalid request body: 'password' must be a string." });
     });
 
     it('answers another scheme ("Basic") as no token: 401 with the bare challenge', async () => {
