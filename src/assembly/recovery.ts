@@ -33,7 +33,11 @@ export function assembleRecovery({ realmOf, publicUrl, storage, accounts, mailer
     redirectAllowed: (realm, uri, clientId) => {
       const clients = realmOf(realm).clients;
       const lists = clientId === undefined ? [...clients.values()] : [clients.get(clientId) ?? []];
-      return lists.some((allowed) => redirectAllowed(uri, allowed));
+      for (const allowed of lists) {
+        const url = redirectAllowed(uri, allowed);
+        if (url !== undefined) return url;
+      }
+      return undefined;
     },
     pageUrl: (realm) => (publicUrl === undefined ? undefined : `${publicUrl}/realms/${encodeURIComponent(realm)}/password-resources/reset`),
     onBackgroundError: (error, realm) => {

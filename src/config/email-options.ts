@@ -4,6 +4,7 @@
  * is checked up front; an error names the option, the value and the fix.
  */
 import { existsSync, statSync } from 'node:fs';
+import { InvalidRequestError } from '../errors';
 import { unknownKeys } from '../domain/did-you-mean';
 import { checkInteger } from './checks';
 import { boolean, fail as failOption } from './option-checks';
@@ -178,7 +179,48 @@ export function resolveRecovery(name: string, given: RecoveryOptions | undefined
   });
 }
 
-/** Each client's redirect URIs: absolute http(s) URLs, optionally ending in `*`. */
+/** RFC 3986 section 2.3: the characters a percent-escape never needs to hide. */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+function decodeUnreserved(uri: string): string {
+  return uri.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => {
+    const character = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(character) ? character : `%${hex.toUpperCase()}`;
+  });
+}
+
+/**
+ * A redirect URI as a browser will follow it (RFC 3986 section 6): unreserved
+ * percent-escapes decoded (so `%2e%2e` is `..`), dot segments resolved, scheme
+ * and host lower-cased, a default port dropped. Refused, as Keycloak refuses
+ * them: user-info and fragments; and anything a browser reads differently from
+ * the string: a backslash (WHATWG URL takes it as `/`), spaces and control
+ * characters (dropped by browsers).
+ *
+ * @throws InvalidRequestError naming what is wrong
+ * @example
+ * normalizeRedirectUri('HTTPS://App.Example:443/cb/x/../%7Ey'); // 'https://app.example/cb/~y'
+ */
+export function normalizeRedirectUri(uri: string): string {
+  const refuse = (problem: string): never => {
+    throw new InvalidRequestError(`The redirect URI "${uri.slice(0, 200)}" ${problem}.`);
+  };
+  if (uri.includes('\\')) refuse('contains a backslash, which browsers read as "/"');
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  if (/[\x00-\x20\x7f]/.test(uri)) refuse('contains spaces or control characters');
+  if (uri.includes('#')) refuse('has a fragment (#), which a redirect URI may not have (RFC 6749 section 3.1.2)');
+  let url: URL;
+  try {
+    url = new URL(decodeUnreserved(uri));
+  } catch {
+    return refuse('is not an absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse('is not an http(s) URL');
+  if (url.username !== '' || url.password !== '' || /^[a-z][a-z0-9+.-]*:\/\/[^/?]*@/i.test(uri)) refuse('carries user-info (user@host), which is never allowed');
+  return url.href;
+}
+
+/** Each client's redirect URIs: absolute http(s) URLs, optionally ending in `*`; kept normalised, the `*` after. */
 export function resolveClients(name: string, clients: Readonly<Record<string, ClientOptions>> | undefined, fail: Fail): ReadonlyMap<string, readonly string[]> {
   const resolved = new Map<string, readonly string[]>();
   for (const [clientId, client] of Object.entries(clients ?? {})) {
@@ -187,25 +229,32 @@ export function resolveClients(name: string, clients: Readonly<Record<string, Cl
     if (!Array.isArray(uris) || !uris.every((uri): uri is string => typeof uri === 'string')) {
       return fail(`${name}.${clientId}.redirectUris`, `must be a list of URLs, got ${JSON.stringify(uris)}`);
     }
-    for (const uri of uris) {
-      let parsed: URL | undefined;
+    const normalized = uris.map((uri) => {
+      const prefix = uri.endsWith('*');
       try {
-        parsed = new URL(uri.replace(/\*$/, ''));
-      } catch {
-        parsed = undefined;
+        return `${normalizeRedirectUri(prefix ? uri.slice(0, -1) : uri)}${prefix ? '*' : ''}`;
+      } catch (error) {
+        if (!(error instanceof InvalidRequestError)) throw error;
+        return fail(`${name}.${clientId}.redirectUris`, `"${uri}" is not an absolute http(s) URL without user-info or fragment (a trailing * allows any continuation)`);
       }
-      if (parsed === undefined || !/^https?:$/.test(parsed.protocol)) {
-        fail(`${name}.${clientId}.redirectUris`, `"${uri}" is not an absolute http(s) URL (a trailing * allows any continuation)`);
-      }
-    }
-    resolved.set(clientId, Object.freeze([...uris]));
+    });
+    resolved.set(clientId, Object.freeze(normalized));
   }
   return resolved;
 }
 
-/** Whether `uri` is on one of the lists: equal to an entry, or starting with one that ends in `*`. */
-export function redirectAllowed(uri: string, allowed: readonly string[]): boolean {
-  return allowed.some((entry) => (entry.endsWith('*') ? uri.startsWith(entry.slice(0, -1)) : uri === entry));
+/**
+ * The URL to redirect to, when `uri` is on the list: `uri` normalised
+ * (`normalizeRedirectUri`), equal to a normalised entry or starting with one
+ * that ends in `*`; `undefined` when it is not. Every entry's normalised form
+ * ends its authority with `/`, so a prefix never matches another host or port.
+ *
+ * @throws InvalidRequestError when `uri` itself is refused (user-info, fragment, backslash, ...)
+ */
+export function redirectAllowed(uri: string, allowed: readonly string[]): string | undefined {
+  const url = normalizeRedirectUri(uri);
+  const match = allowed.some((entry) => (entry.endsWith('*') ? url.startsWith(entry.slice(0, -1)) : url === entry));
+  return match ? url : undefined;
 }
 
 /** A folder of template overrides: it must exist at start-up. */

@@ -71,8 +71,13 @@ export interface RecoveryDependencies {
   readonly accounts: AccountService;
   readonly mailer: Mailer;
   readonly realmOf: (realm: string) => RecoveryRealm;
-  /** Whether `uri` is an allowed redirect of `clientId` (any client when `undefined`). */
-  readonly redirectAllowed: (realm: string, uri: string, clientId: string | undefined) => boolean;
+  /**
+   * The URL to redirect to when `uri` is an allowed redirect of `clientId` (any
+   * client when `undefined`): `uri` normalised as a browser follows it, matched
+   * in that form. `undefined` when not allowed; throws `InvalidRequestError`
+   * for a URI refused outright (user-info, fragment, backslash).
+   */
+  readonly redirectAllowed: (realm: string, uri: string, clientId: string | undefined) => string | undefined;
   /** The hosted page's address for a realm, without the key; `undefined` when the public URL is not configured. */
   readonly pageUrl: (realm: string) => string | undefined;
   readonly events?: EventSink;
@@ -140,12 +145,13 @@ export class RecoveryService {
     const user = await this.#user(realm, userId);
     if (!this.#deps.mailer.configured(realm)) throw new InvalidRequestError(`Realm "${realm}" has no SMTP settings, so no mail can be sent; set realms.${realm}.smtp.`);
     if (user.email === undefined) throw new InvalidRequestError('The user has no email address to send the link to.');
+    let redirectUri: string | undefined;
     if (options.redirectUri !== undefined) {
       if (options.clientId === undefined) throw new InvalidRequestError('redirect_uri needs client_id: the client whose redirect URIs allow it.');
-      this.#checkRedirect(realm, options.redirectUri, options.clientId);
+      redirectUri = this.#checkRedirect(realm, options.redirectUri, options.clientId);
     }
     const lifespan = options.lifespanSeconds ?? this.#deps.realmOf(realm).recovery.adminLifespanSeconds;
-    const link = await this.#issueLink(user, lifespan, { redirectUri: options.redirectUri });
+    const link = await this.#issueLink(user, lifespan, { redirectUri });
     try {
       await this.#mail(user, 'reset-link', { link, expiresInMinutes: Math.round(lifespan / 60) });
     } catch (error) {
@@ -164,9 +170,9 @@ export class RecoveryService {
    */
   async createTicket(realm: string, userId: string, options: { ttlSeconds?: number | undefined; resultUrl?: string | undefined; markEmailVerified?: boolean; includeEmail?: boolean }): Promise<string> {
     const user = await this.#user(realm, userId);
-    if (options.resultUrl !== undefined) this.#checkRedirect(realm, options.resultUrl, undefined);
+    const redirectUri = options.resultUrl === undefined ? undefined : this.#checkRedirect(realm, options.resultUrl, undefined);
     return this.#issueLink(user, options.ttlSeconds ?? this.#deps.realmOf(realm).recovery.adminLifespanSeconds, {
-      redirectUri: options.resultUrl,
+      redirectUri,
       markEmailVerified: options.markEmailVerified,
       includeEmail: options.includeEmail,
     });
@@ -186,7 +192,7 @@ export class RecoveryService {
     context: AuditContext,
   ): Promise<{ afterAnswer: () => Promise<void> }> {
     const settings = this.#deps.realmOf(realm).recovery;
-    if (request.redirectUri !== undefined) this.#checkRedirect(realm, request.redirectUri, request.clientId);
+    const redirectUri = request.redirectUri === undefined ? undefined : this.#checkRedirect(realm, request.redirectUri, request.clientId);
     const address = 'username' in request.identifier ? `u:${request.identifier.username.toLowerCase()}` : `e:${request.identifier.email.toLowerCase()}`;
     const now = this.#now();
     const waits = await Promise.all([
@@ -197,7 +203,7 @@ export class RecoveryService {
     if (wait > 0) throw new TooManyFailuresError(wait, `Too many reset requests; try again in ${wait} seconds.`);
     return {
       afterAnswer: () =>
-        this.#forgotInBackground(realm, request, settings.selfServiceLifespanSeconds, context).catch((error: unknown) => {
+        this.#forgotInBackground(realm, { ...request, redirectUri }, settings.selfServiceLifespanSeconds, context).catch((error: unknown) => {
           this.#deps.onBackgroundError?.(error, realm);
         }),
     };
@@ -300,10 +306,13 @@ export class RecoveryService {
     await this.#deps.mailer.send({ realm: user.realm, to: user.email, locale: user.locale, kind, values: { username: user.username, ...values } });
   }
 
-  #checkRedirect(realm: string, uri: string, clientId: string | undefined): void {
-    if (!this.#deps.redirectAllowed(realm, uri, clientId)) {
-      throw new InvalidRequestError(`The redirect URI "${uri}" is not among the ${clientId === undefined ? "realm's clients'" : `client "${clientId}"'s`} redirect URIs.`);
+  /** The normalised URL to store and later redirect to; throws when it is not allowed. */
+  #checkRedirect(realm: string, uri: string, clientId: string | undefined): string {
+    const url = this.#deps.redirectAllowed(realm, uri, clientId);
+    if (url === undefined) {
+      throw new InvalidRequestError(`The redirect URI "${uri.slice(0, 200)}" is not among the ${clientId === undefined ? "realm's clients'" : `client "${clientId}"'s`} redirect URIs.`);
     }
+    return url;
   }
 
   /** Auth0's result_url query: `success=true`, and `email` when the ticket asked for it. */
