@@ -158,8 +158,8 @@ describe('login-check, who may call', () => {
 
   it('refuses no token with 401 and a malformed body with 400 after the token', async () => {
     expectError(await call(service.app, 'post', PATH, { body: { username: 'alice' } }), 401, 'invalid_token', 'bare');
-    expectError(await call(service.app, 'post', PATH, { token: loginServer, body: { username: 'alice', id: alice.id, password: 'x' } }), 400, 'invalid_request');
-    expectError(await call(service.app, 'post', PATH, { token: loginServer, body: { password: 'x' } }), 400, 'invalid_request');
+    expectError(await call(service.app, 'post', PATH, { token: loginServer, body: { username: 'alice', id: alice.id, password: 'x' } }), 400, 'invalid_request', 'error');
+    expectError(await call(service.app, 'post', PATH, { token: loginServer, body: { password: 'x' } }), 400, 'invalid_request', 'error');
   });
 });
 
