@@ -15,9 +15,9 @@ import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir, freePort } from '../src/db/mongo-server';
 
@@ -95,9 +95,21 @@ export async function installKeycloak(log: (line: string) => void = () => undefi
   return home;
 }
 
+/** What a started Keycloak loads besides its own distribution. */
+export interface KeycloakStartOptions {
+  /**
+   * Provider jars for its `providers/` folder. They go into a copy of the
+   * installed distribution (`keycloak-<version>-providers`), never into the
+   * installed one that other runs share; dev mode re-builds its image when
+   * they change (~45 s), and reuses it while they do not.
+   */
+  readonly providers?: readonly string[];
+}
+
 /** Start a Keycloak on a free loopback port with a fresh copy of the template database. */
-export async function startKeycloak(log: (line: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env): Promise<KeycloakServer> {
-  const home = await installKeycloak(log, env);
+export async function startKeycloak(log: (line: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env, options: KeycloakStartOptions = {}): Promise<KeycloakServer> {
+  const installed = await installKeycloak(log, env);
+  const home = options.providers === undefined ? installed : await withProviders(installed, options.providers, log);
   const dbDir = await mkdtemp(join(tmpdir(), 'password-resources-keycloak-'));
   await copyFile(join(templateDir(home), 'keycloakdb.mv.db'), join(dbDir, 'keycloakdb.mv.db'));
   const server = await launch(home, dbDir, log, 240_000);
@@ -108,6 +120,28 @@ export async function startKeycloak(log: (line: string) => void = () => undefine
       await rm(dbDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The installed distribution copied once, with exactly these provider jars in its `providers/`. */
+async function withProviders(installed: string, jars: readonly string[], log: (line: string) => void): Promise<string> {
+  const home = `${installed}-providers`;
+  if (!existsSync(join(home, READY_MARK))) {
+    log(`copying ${installed} to ${home} for the providers`);
+    await rm(home, { recursive: true, force: true });
+    await run('cp', ['-a', installed, `${home}.partial`]);
+    await rename(`${home}.partial`, home);
+  }
+  const folder = join(home, 'providers');
+  const wanted = new Set(jars.map((jar) => basename(jar)));
+  for (const name of await readdir(folder)) {
+    if (name.endsWith('.jar') && !wanted.has(name)) await rm(join(folder, name));
+  }
+  for (const jar of jars) {
+    const target = join(folder, basename(jar));
+    const same = existsSync(target) && (await readFile(target)).equals(await readFile(jar));
+    if (!same) await copyFile(jar, target);
+  }
+  return home;
 }
 
 async function launch(home: string, dbDir: string, log: (line: string) => void, timeoutMs: number): Promise<KeycloakServer> {

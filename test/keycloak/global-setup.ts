@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { startMongoServer } from '../../src/db/mongo-server';
 import type { MongoServer } from '../../src/db/mongo-server';
 import { startKeycloak } from '../../scripts/keycloak';
@@ -18,7 +20,10 @@ export default async function globalSetup(): Promise<void> {
   };
   // A Keycloak already running (`npm run keycloak:start` prints these) saves its start while iterating.
   const running = process.env.KEYCLOAK_URL !== undefined && process.env.KEYCLOAK_DB_URL !== undefined;
-  const [db, keycloak] = await Promise.all([startMongoServer({ log }), running ? undefined : startKeycloak(log)]);
+  // The password-resources provider (npm run keycloak:provider), loaded for the realms that configure it.
+  const provider = join(__dirname, '..', '..', 'keycloak-provider', 'target', 'password-resources-keycloak.jar');
+  if (!running && !existsSync(provider)) throw new Error(`${provider} is missing: run npm run keycloak:provider`);
+  const [db, keycloak] = await Promise.all([startMongoServer({ log }), running ? undefined : startKeycloak(log, process.env, { providers: [provider] })]);
   globalThis.__passwordResourcesDb = db;
   globalThis.__passwordResourcesKeycloak = keycloak;
   process.env.TEST_MONGODB_URI = db.uri;

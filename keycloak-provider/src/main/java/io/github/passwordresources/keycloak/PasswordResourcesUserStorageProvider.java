@@ -120,10 +120,11 @@ public final class PasswordResourcesUserStorageProvider
     static void copyProfile(UserModel local, JsonNode user, List<String> requiredActions) {
         if (user.has("username") && !user.path("username").asText().equals(local.getUsername())) local.setUsername(user.path("username").asText());
         local.setEnabled(user.path("enabled").asBoolean(true));
-        local.setEmail(user.hasNonNull("email") ? user.path("email").asText() : null);
-        local.setEmailVerified(user.path("emailVerified").asBoolean(false));
-        local.setFirstName(user.hasNonNull("firstName") ? user.path("firstName").asText() : null);
-        local.setLastName(user.hasNonNull("lastName") ? user.path("lastName").asText() : null);
+        // What the service does not keep, Keycloak's copy keeps (its user profile may require names).
+        if (user.hasNonNull("email")) local.setEmail(user.path("email").asText());
+        if (user.has("emailVerified")) local.setEmailVerified(user.path("emailVerified").asBoolean());
+        if (user.hasNonNull("firstName")) local.setFirstName(user.path("firstName").asText());
+        if (user.hasNonNull("lastName")) local.setLastName(user.path("lastName").asText());
         List<String> wanted = new ArrayList<>(requiredActions);
         user.path("requiredActions").forEach(action -> wanted.add(action.asText()));
         for (String action : wanted) local.addRequiredAction(action);
