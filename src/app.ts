@@ -12,6 +12,9 @@ import { sendError, toPasswordResourcesError } from './http/error-handler';
 import { requestIdOf } from './http/middleware';
 import { safeLogger, serializeError } from './logging';
 
+/** A probe's answer comes within 1 s whatever the database does: its ping may take this long, the rest is ours. */
+const READINESS_TIMEOUT_MS = 800;
+
 /** The standalone app's own routes. */
 const OPERATION_PATHS = ['/healthz', '/readyz', '/metrics'];
 
@@ -93,7 +96,7 @@ export function createApp(resources: PasswordResources, hostLogger: Logger): Exp
   });
   app.get('/readyz', async (_req, res) => {
     try {
-      await resources.ping();
+      await resources.ping(READINESS_TIMEOUT_MS);
       res.json({ status: 'ok' });
     } catch (error) {
       sendError(res, new TemporarilyUnavailableError('The database, or a realm\'s credential store, does not answer.', { cause: error }), undefined);

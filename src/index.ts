@@ -11,6 +11,8 @@ import { assembleStorage } from './assembly/storage';
 import { assembleLoginServers } from './assembly/login-servers';
 import type { AccountService } from './domain/account-service';
 import type { AdminService } from './domain/admin-service';
+import { DatabaseBudget } from './domain/database-budget';
+import { TemporarilyUnavailableError } from './errors';
 import { resolveOptions } from './options';
 import type { PasswordResourcesOptions } from './options';
 
@@ -28,8 +30,12 @@ export interface PasswordResources {
    * database cannot be reached (a later call tries again). Requests call it too.
    */
   ready(): Promise<void>;
-  /** Resolves when the database (and, in sidecar mode, each realm's Keycloak) answers; for readiness probes. */
-  ping(): Promise<void>;
+  /**
+   * Resolves when the database (and, in sidecar mode, each realm's Keycloak)
+   * answers within `timeoutMs` (default: `databaseTimeoutMs`), else rejects
+   * with a 503 error; for readiness probes.
+   */
+  ping(timeoutMs?: number): Promise<void>;
   /** Release what the router opened (its own database connection, never the host's). */
   close(): Promise<void>;
   /** The account use cases, for the CLI and for hosts that script them. */
@@ -76,11 +82,19 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
     accounts,
     admin: administration.admin,
     metrics: observability.metrics.registry,
-    async ping() {
-      await storage.ready();
-      await storage.users.ping();
-      // In sidecar mode the passwords are in Keycloak: not ready without it.
-      await Promise.all([...credentialStores.values()].map((external) => external.ping()));
+    async ping(timeoutMs = resolved.databaseTimeoutMs) {
+      const budget = DatabaseBudget.of(timeoutMs);
+      const check = (async () => {
+        await storage.ready();
+        await storage.users.within(budget).ping();
+        // In sidecar mode the passwords are in Keycloak: not ready without it.
+        await Promise.all([...credentialStores.values()].map((external) => external.ping()));
+      })();
+      // When time is up first, this attempt's own failure has nobody left to tell.
+      check.catch(() => undefined);
+      if ((await budget.bound(check.then(() => 'answered' as const))) !== 'answered') {
+        throw new TemporarilyUnavailableError(`The database, or a realm's credential store, did not answer within ${timeoutMs} ms.`);
+      }
     },
     async close() {
       mailer.close();

@@ -20,12 +20,14 @@ import {
   realmCors,
   bearerRoute,
   refuseTokensOutsideHeader,
+  requestBudget,
   requestId,
   requireAdminRole,
   requireJson,
   requireRecentAuthentication,
   resolveRealm,
   validateBody,
+  whenReady,
 } from '../http/middleware';
 import { LOGIN_CHECK_PATH, LOGIN_CHECK_SCHEMA, loginCheckHandler } from '../http/login-check-routes';
 import { RECOVERY_JSON_ROUTES, resetPageRouter } from '../http/recovery-routes';
@@ -50,7 +52,7 @@ export interface RoutersDependencies {
 
 /** The middleware every router shares: realm, readiness, token, body. */
 interface Chains {
-  readonly realms: RequestHandler;
+  readonly realms: RequestHandler[];
   readonly whenReady: RequestHandler;
   readonly clientIp: (req: Request) => string | undefined;
   readonly verifierOf: (realm: ResolvedRealm) => TokenVerifier;
@@ -83,13 +85,9 @@ function tokenVerifiers(resolved: ResolvedOptions, metrics: ServiceMetrics): (re
 function chains(resolved: ResolvedOptions, { logger, metrics, ready }: RoutersDependencies): Chains {
   const trust = proxyaddr.compile([...resolved.trustedProxies]);
   const ajv = createContractAjv(loadOpenApi());
-  const whenReady = async (_req: unknown, _res: unknown, next: () => void): Promise<void> => {
-    await ready();
-    next();
-  };
   return {
-    realms: resolveRealm(resolved.realms),
-    whenReady,
+    realms: [resolveRealm(resolved.realms), requestBudget(resolved.databaseTimeoutMs)],
+    whenReady: whenReady(ready),
     clientIp: (req) => proxyaddr(req, trust),
     verifierOf: tokenVerifiers(resolved, metrics),
     jsonBody: (schema) => [requireJson, parseJson(resolved.bodyLimitBytes), validateBody(componentValidator(ajv, schema))],
@@ -101,7 +99,7 @@ function chains(resolved: ResolvedOptions, { logger, metrics, ready }: RoutersDe
 function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, recovery, noteLoginServer }: RoutersDependencies): Router {
   const account = express.Router({ mergeParams: true });
   // Everything here is scoped to the account base path, so the host's other routes never see it.
-  account.use(requestId, chain.realms, realmCors, chain.whenReady);
+  account.use(requestId, ...chain.realms, realmCors, chain.whenReady);
   const audit = (req: Request): AuditContext => ({ ip: chain.clientIp(req) });
   // Recovery needs no token: the mail is the proof.
   for (const route of RECOVERY_JSON_ROUTES) account.post(route.path, ...chain.jsonBody(route.bodySchema), route.handler(recovery, audit));
@@ -123,7 +121,7 @@ function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, rec
 /** Keycloak's admin API, below `ADMIN_BASE`: every route authenticated, each with the role it needs. */
 function adminRouter(chain: Chains, administration: AdminHandlerDependencies): Router {
   const admin = express.Router({ mergeParams: true });
-  admin.use(requestId, bearerRoute, chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
+  admin.use(requestId, bearerRoute, ...chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
   for (const route of ADMIN_ROUTES) {
     admin[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? chain.jsonBody(route.bodySchema) : []), route.handler(administration));
   }

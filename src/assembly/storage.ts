@@ -34,6 +34,7 @@ export interface Storage {
  * database that stops answering turns into 503s, never into hanging requests.
  */
 function connectionOptions(timeoutMs: number): ConnectOptions {
+  // Requests stop waiting when their own budget runs out (store/mongoose/limits.ts); these bound what the driver keeps trying after.
   return { bufferCommands: false, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs };
 }
 
@@ -42,7 +43,7 @@ type StorageOptions = Pick<ResolvedOptions, 'database' | 'databaseTimeoutMs' | '
 /** The stores on the host's connection, or on one the router opens (lazily, in `ready`). */
 export function assembleStorage({ database, databaseTimeoutMs, eventRetentionDays }: StorageOptions, { logger, observeDatabase }: Observability): Storage {
   const connection: Connection = 'connection' in database ? database.connection : mongoose.createConnection();
-  const users = timedUserStore(createMongooseUserStore(connection), observeDatabase);
+  const users = timedUserStore(createMongooseUserStore(connection, { timeoutMs: databaseTimeoutMs }), observeDatabase);
   const events = createMongooseEventStore(connection, { retentionSeconds: eventRetentionDays * 86_400 });
   const actionTokens = createMongooseActionTokenStore(connection);
   const rateLimiter = createMongooseRateLimiter(connection);

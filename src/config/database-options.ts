@@ -9,7 +9,10 @@ export interface DatabaseOptions {
   readonly connection?: Connection;
   /** A MongoDB URI; the router opens its own connection and `close()` closes it. */
   readonly mongodbUri?: string;
-  /** Deadline of each database operation of a connection the router opens, in ms. Default: 5000. */
+  /**
+   * How long one request may wait on the database in all, in ms: each operation gets what is left,
+   * then 503 with `Retry-After`. Also the limit of one operation outside a request (the CLI). Default: 2000.
+   */
   readonly databaseTimeoutMs?: number;
   /** Days audit events are kept (a TTL index). Default: 90. */
   readonly eventRetentionDays?: number;

@@ -24,8 +24,8 @@ export const DEFAULTS = {
   jwksCacheMaxAgeMs: 600_000,
   /** A token issued before a password change must not outlive it (a stolen session ends with the change). */
   revokeTokensOnPasswordChange: true,
-  /** A database that takes longer is treated as away: 503 and retry, rather than a hanging request. */
-  databaseTimeoutMs: 5_000,
+  /** One request's time for the database in all (each operation gets what is left): longer is treated as away, 503 and retry, never a hanging request. */
+  databaseTimeoutMs: 2_000,
   /** Keycloak keeps events until told otherwise; 90 days covers an incident review without keeping personal data for ever. */
   eventRetentionDays: 90,
   /** A Keycloak (sidecar mode) slower than the database deadline is treated the same way: 503 and retry. */

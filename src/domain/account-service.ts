@@ -10,6 +10,7 @@ import {
 } from '../errors';
 import type { PolicyViolation } from '../errors';
 import type { CredentialStore, CredentialUser, SetPasswordOptions as StoreSetPasswordOptions } from './credential-store';
+import type { DatabaseBudget } from './database-budget';
 import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
@@ -111,10 +112,12 @@ export class AccountService {
   readonly #credentialStoreOf: (realm: string) => CredentialStore | undefined;
   /** Our own credential store, one per realm, made on first use. */
   readonly #localStores = new Map<string, LocalCredentialStore>();
-  /** A credential of no one's, checked for an unknown user so that they take as long as a wrong password. */
-  #decoy: Promise<Credential> | undefined;
+  /** A credential of no one's, checked for an unknown user so that they take as long as a wrong password; shared with `within`'s views. */
+  #decoy: { credential: Promise<Credential> | undefined } = { credential: undefined };
+  readonly #dependencies: AccountServiceDependencies;
 
   constructor(dependencies: AccountServiceDependencies) {
+    this.#dependencies = dependencies;
     this.#store = dependencies.store;
     this.#hasher = dependencies.hasher;
     this.#policyOf = dependencies.policyOf;
@@ -124,6 +127,31 @@ export class AccountService {
     this.#onRehashError = dependencies.onRehashError ?? (() => undefined);
     this.#onPasswordChanged = dependencies.onPasswordChanged ?? (() => undefined);
     this.#credentialStoreOf = dependencies.credentialStoreOf ?? (() => undefined);
+  }
+
+  /**
+   * This service for one request: every store operation it makes takes at
+   * most what is left of the request's database `budget` (then 503), and it
+   * waits for an audit event's write no longer than that (the event is logged
+   * whatever happens).
+   */
+  within(budget: DatabaseBudget): AccountService {
+    const events = this.#dependencies.events;
+    const view = new AccountService({
+      ...this.#dependencies,
+      store: this.#dependencies.store.within(budget),
+      ...(events
+        ? {
+            events: {
+              record: async (event) => {
+                await budget.bound(events.record(event));
+              },
+            },
+          }
+        : {}),
+    });
+    view.#decoy = this.#decoy;
+    return view;
   }
 
   /**
@@ -234,11 +262,11 @@ export class AccountService {
 
   /** Made once, in the current scheme and cost, from a random password nobody knows. */
   async #decoyCredential(): Promise<Credential> {
-    this.#decoy ??= this.#hasher.hash(randomBytes(24).toString('base64')).catch((error: unknown) => {
-      this.#decoy = undefined;
+    this.#decoy.credential ??= this.#hasher.hash(randomBytes(24).toString('base64')).catch((error: unknown) => {
+      this.#decoy.credential = undefined;
       throw error;
     });
-    return this.#decoy;
+    return this.#decoy.credential;
   }
 
   /**

@@ -4,6 +4,7 @@
  * single-document atomic operation.
  */
 
+import type { DatabaseBudget } from './database-budget';
 import type { CountedFailure } from './lockout';
 
 /**
@@ -231,4 +232,11 @@ export interface UserStore {
   recordPasswordChange(realm: string, id: string, changedAt: Date, requiredActions: readonly string[]): Promise<boolean>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
+  /**
+   * This store for one request: each operation takes at most what is left of
+   * the request's `budget` (and spends what it waits) and throws
+   * `StoreUnavailableError` when it runs out, so no request waits on the
+   * database longer than its budget.
+   */
+  within(budget: DatabaseBudget): UserStore;
 }

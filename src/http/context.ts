@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { VerifiedToken } from '../auth/token-verifier';
+import type { DatabaseBudget } from '../domain/database-budget';
 import type { AuditContext } from '../domain/events';
 import type { UserRecord } from '../domain/store';
 import type { ResolvedRealm } from '../config/realm-options';
@@ -12,6 +13,8 @@ export interface RequestContext {
   token?: VerifiedToken;
   user?: UserRecord;
   audit?: AuditContext;
+  /** The request's time for the database; set first thing by `requestBudget`. */
+  databaseBudget?: DatabaseBudget;
 }
 
 const KEY = 'passwordResources';
@@ -50,3 +53,10 @@ export function answer(res: Response, status: number, body?: unknown): void {
   else res.json(body);
 }
 
+
+/** The request's time for the database; only called by handlers placed after `requestBudget`. */
+export function budgetOf(res: Response): DatabaseBudget {
+  const budget = contextOf(res).databaseBudget;
+  if (!budget) throw new Error('handler placed before requestBudget');
+  return budget;
+}

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { AccountService, LoginIdentifier } from '../domain/account-service';
 import { userRepresentation } from './admin/users';
-import { answer, contextOf } from './context';
+import { answer, budgetOf, contextOf } from './context';
 
 /** Below `ACCOUNT_BASE`: a login server asks whether a password opens a user's account. */
 export const LOGIN_CHECK_PATH = '/login-check';
@@ -23,7 +23,7 @@ export function loginCheckHandler(accounts: AccountService, onCall: (realm: stri
     if (!realm || !audit) throw new Error('handler placed before authentication');
     onCall(realm.name, audit.clientId);
     const { password, ...login } = req.body as LoginCheckBody;
-    const check = await accounts.checkLogin(realm.name, login, password, audit);
+    const check = await accounts.within(budgetOf(res)).checkLogin(realm.name, login, password, audit);
     if (!check.valid) {
       answer(res, 200, { valid: false });
       return;

@@ -9,6 +9,7 @@ import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { ValidateFunction } from 'ajv';
 import type { TokenVerifier, VerifiedToken } from '../auth/token-verifier';
 import type { AccountService } from '../domain/account-service';
+import { DatabaseBudget } from '../domain/database-budget';
 import {
   InsufficientScopeError,
   InsufficientUserAuthenticationError,
@@ -16,11 +17,12 @@ import {
   InvalidTokenError,
   MissingTokenError,
   RealmNotFoundError,
+  TemporarilyUnavailableError,
   UnsupportedMediaTypeError,
 } from '../errors';
 import type { AdminRoles } from '../config/admin-options';
 import type { ResolvedRealm } from '../config/realm-options';
-import { contextOf } from './context';
+import { budgetOf, contextOf } from './context';
 import type { RequestContext } from './context';
 import { describeErrors } from './schemas';
 
@@ -38,6 +40,32 @@ export const requestId: RequestHandler = (req, res, next) => {
   if (!res.hasHeader('X-Request-Id')) res.setHeader('X-Request-Id', requestIdOf(req));
   next();
 };
+
+/**
+ * Give the request its time for the database: it may wait on it for
+ * `budgetMs` in all, each operation getting what is left (then 503).
+ */
+export function requestBudget(budgetMs: number): RequestHandler {
+  return (_req, res, next) => {
+    contextOf(res).databaseBudget ??= DatabaseBudget.of(budgetMs);
+    next();
+  };
+}
+
+/**
+ * Wait for the router to be ready (connected, indexes made), no longer than
+ * the request's database budget: 503 when it is not.
+ */
+export function whenReady(ready: () => Promise<void>): RequestHandler {
+  return async (_req, res, next) => {
+    const starting = ready();
+    // When the budget runs out first, a later failure of this attempt is for the next request to see.
+    starting.catch(() => undefined);
+    const outcome = await budgetOf(res).bound(starting.then(() => 'ready' as const));
+    if (outcome !== 'ready') throw new TemporarilyUnavailableError('The credential store is temporarily unavailable; retry later.');
+    next();
+  };
+}
 
 /**
  * CORS for SPA account pages: an origin on the realm's allow-list gets the
@@ -154,7 +182,7 @@ export function issuedBeforeChange(issuedAt: number | undefined, changedAt: Date
  */
 export function admitUser(accounts: AccountService): Admit {
   return async (realm, verified, context) => {
-    const user = await accounts.findActiveUser(realm.name, verified.subject);
+    const user = await (context.databaseBudget ? accounts.within(context.databaseBudget) : accounts).findActiveUser(realm.name, verified.subject);
     if (!user) throw new InvalidTokenError('The token\'s subject is not an enabled user of this realm.');
     if (realm.revokeTokensOnPasswordChange && issuedBeforeChange(verified.issuedAt, user.passwordChangedAt)) {
       throw new InvalidTokenError('The token was issued before the password was last changed.');

@@ -40,5 +40,6 @@ export function timedUserStore(store: UserStore, observe: StoreTimer): UserStore
     recordPasswordChange: (realm, id, changedAt, requiredActions) =>
       timed('recordPasswordChange', observe, () => store.recordPasswordChange(realm, id, changedAt, requiredActions)),
     ping: () => timed('ping', observe, () => store.ping()),
+    within: (budget) => timedUserStore(store.within(budget), observe),
   };
 }

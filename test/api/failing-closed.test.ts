@@ -11,7 +11,10 @@ import type { TestService } from '../helpers/setup';
 
 const VALIDATE = '/realms/alpha/password-resources/validate-password';
 const RESET = '/realms/alpha/password-resources/reset-password';
-const TIMEOUT_MS = 1_000;
+/** The bound on a 503 while the database is away: the service's 1.5 s budget under load (below), and room to answer. */
+const ANSWER_WITHIN_MS = 2_500;
+/** With the default 2 s budget, cold requests (the key set fetched first): room for a machine whose cores are busy with other work. */
+const DEFAULT_ANSWER_WITHIN_MS = 4_000;
 
 /** A database server of this file's own (same binary as the run's), to pause, stop and start again on its data. */
 class OwnDatabase {
@@ -41,6 +44,15 @@ class OwnDatabase {
     }
   }
 
+  /** SIGKILL: no chance to flush or close a connection. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   pause(): void {
     this.#child?.kill('SIGSTOP');
   }
@@ -66,14 +78,22 @@ class OwnDatabase {
 
 let db: OwnDatabase;
 let service: TestService;
+/**
+ * The same service on the same database with a 1.5 s budget, for the tests
+ * under load: the 2.5 s bound then holds on a machine whose cores other work
+ * also wants (the suite's second worker, a loaded CI host).
+ */
+let loaded: TestService;
 let alice: { id: string; token: string };
 
 beforeAll(async () => {
   db = await OwnDatabase.start();
-  service = await startTestService('failing-closed', { mongodbUri: db.uri, databaseTimeoutMs: TIMEOUT_MS });
+  service = await startTestService('failing-closed', { mongodbUri: db.uri });
   alice = await service.createUser('alice', 'alice long password');
+  loaded = await startTestService('failing-closed', { mongodbUri: db.uri, databaseTimeoutMs: 1_500 }, service.issuer);
 });
 afterAll(async () => {
+  await loaded.close();
   await service.close();
   await db.remove();
 });
@@ -94,7 +114,7 @@ describe('failing closed when MongoDB goes away', () => {
       ]);
       for (const { result, ms } of [validate, reset]) {
         expectError(result, 503, 'temporarily_unavailable');
-        expect(ms).toBeLessThan(TIMEOUT_MS * 4);
+        expect(ms).toBeLessThan(DEFAULT_ANSWER_WITHIN_MS);
       }
     } finally {
       db.resume();
@@ -107,7 +127,7 @@ describe('failing closed when MongoDB goes away', () => {
     await db.stop();
     const { result, ms } = await timed(call(service.app, 'post', VALIDATE, { token: alice.token, body: { password: 'alice long password' } }));
     expectError(result, 503, 'temporarily_unavailable');
-    expect(ms).toBeLessThan(TIMEOUT_MS * 4);
+    expect(ms).toBeLessThan(DEFAULT_ANSWER_WITHIN_MS);
     expect((await call(service.app, 'get', '/readyz', {})).status).toBe(503);
     await db.start();
     const deadline = Date.now() + 15_000;
@@ -147,5 +167,109 @@ describe('failing closed when MongoDB goes away', () => {
     }
     expect(valid).toHaveLength(1);
     if (res.status === 204) expect(valid).toEqual(['bruno new password']);
+  });
+});
+
+/** One answer under load: what was asked, how it ended, how long it took. */
+interface Outcome {
+  readonly startedAt: number;
+  readonly ms: number;
+  readonly status: number;
+  readonly right: boolean;
+  readonly valid: unknown;
+}
+
+/**
+ * Callers checking passwords without pause, right and wrong ones in turn,
+ * until `stop()`; every answer is held against the contract by `call`.
+ */
+function load(token: string, password: string, callers: number): { outcomes: Outcome[]; stop: () => Promise<void> } {
+  const outcomes: Outcome[] = [];
+  let running = true;
+  const caller = async (n: number): Promise<void> => {
+    for (let i = n; running; i++) {
+      const right = i % 2 === 0;
+      const startedAt = Date.now();
+      const res = await call(loaded.app, 'post', VALIDATE, { token, body: { password: right ? password : `${password} but wrong` } });
+      outcomes.push({ startedAt, ms: Date.now() - startedAt, status: res.status, right, valid: (res.body as { valid?: unknown }).valid });
+    }
+  };
+  const all = Promise.all(Array.from({ length: callers }, (_, n) => caller(n)));
+  return {
+    outcomes,
+    stop: async () => {
+      running = false;
+      await all;
+    },
+  };
+}
+
+/** /readyz, timed. */
+async function readiness(): Promise<{ status: number; ms: number }> {
+  const started = Date.now();
+  const res = await call(loaded.app, 'get', '/readyz');
+  return { status: res.status, ms: Date.now() - started };
+}
+
+/** Wait until `outcomes` holds a 200 that started after `since`; the time it took. */
+async function recovery(outcomes: readonly Outcome[], since: number, withinMs: number): Promise<number> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    const back = outcomes.find((outcome) => outcome.startedAt >= since && outcome.status === 200);
+    if (back) return back.startedAt + back.ms - since;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no 200 within ${withinMs} ms of the database's return`);
+}
+
+/** Every answer: 200 with the right verdict, or a 503 within the bound; never another status. */
+function expectOnlyTrueAnswers(outcomes: readonly Outcome[]): void {
+  const wrong = outcomes.filter((outcome) => !(outcome.status === 503 || (outcome.status === 200 && outcome.valid === outcome.right)));
+  expect(wrong).toEqual([]);
+  const slow = outcomes.filter((outcome) => outcome.status === 503 && outcome.ms >= ANSWER_WITHIN_MS);
+  expect(slow).toEqual([]);
+}
+
+describe('the database fails under load', () => {
+  it.each([
+    ['stops (SIGSTOP), then goes on (SIGCONT)', 'pause'],
+    ['is killed (SIGKILL), then restarted on the same port and data', 'kill'],
+  ] as const)('%s: 503 within 2.5 s, /readyz 503 within 1 s, no wrong answer, and serves again by itself', async (_case, fault) => {
+    const { token } = await loaded.createUser(`loaded-${fault}`, 'loaded long password');
+    const traffic = load(token, 'loaded long password', 2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const failedAt = Date.now();
+    if (fault === 'pause') db.pause();
+    else await db.kill();
+    let back: number;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const probe = await readiness();
+      expect(probe.status).toBe(503);
+      expect(probe.ms).toBeLessThan(1_000);
+      const change = await timed(call(loaded.app, 'post', RESET, { token, body: { currentPassword: 'loaded long password', newPassword: 'loaded newer password' } }));
+      expectError(change.result, 503, 'temporarily_unavailable');
+      expect(change.ms).toBeLessThan(ANSWER_WITHIN_MS);
+      await new Promise((resolve) => setTimeout(resolve, ANSWER_WITHIN_MS));
+    } finally {
+      back = Date.now();
+      if (fault === 'pause') db.resume();
+      else await db.start();
+    }
+    try {
+      await recovery(traffic.outcomes, back, 15_000);
+    } finally {
+      await traffic.stop();
+    }
+    const outcomes = traffic.outcomes;
+    // Requests that started once the database had gone and ended before it was back: every one a 503.
+    const during = outcomes.filter((outcome) => outcome.startedAt >= failedAt + 100 && outcome.startedAt + outcome.ms < back);
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.filter((outcome) => outcome.status !== 503)).toEqual([]);
+    expectOnlyTrueAnswers(outcomes);
+    expect((await readiness()).status).toBe(200);
+    // The change answered 503 did not happen: the password is the old one.
+    const fresh = await call(loaded.app, 'post', VALIDATE, { token, body: { password: 'loaded long password' } });
+    expect(fresh.body).toEqual({ valid: true });
   });
 });

@@ -1,6 +1,6 @@
 import { Schema } from 'mongoose';
 import type { Connection } from 'mongoose';
-import { translate } from './user-store';
+import { translate } from './limits';
 
 interface LoginServerDocument {
   /** The realm: one document per realm. */

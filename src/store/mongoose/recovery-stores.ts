@@ -1,7 +1,7 @@
 import { Schema } from 'mongoose';
 import type { Connection } from 'mongoose';
 import type { ActionToken, ActionTokenStore, RateLimiter } from '../../domain/recovery';
-import { translate } from './user-store';
+import { translate } from './limits';
 
 interface ActionTokenDocument {
   realm: string;

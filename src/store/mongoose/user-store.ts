@@ -1,7 +1,10 @@
 import { Schema } from 'mongoose';
 import type { Connection, Model } from 'mongoose';
+import type { DatabaseBudget } from '../../domain/database-budget';
 import { DuplicateUserError, StoreUnavailableError } from '../../domain/store';
 import type { Credential, CredentialChange, CredentialRehash, FieldMatch, NewUser, UserFilter, UserRecord, UserStore } from '../../domain/store';
+import { limited, translate } from './limits';
+import type { QueryLimit } from './limits';
 
 interface CredentialDocument {
   id?: string | undefined;
@@ -129,28 +132,11 @@ function toRecord(doc: UserDocument): UserRecord {
   };
 }
 
-/** Network errors, timeouts and server selection failures: the database is away, not our bug. */
-function isUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return (
-    /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed|PoolCleared|OperationTimeout)Error$/.test(error.name) ||
-    error.name === 'MongooseServerSelectionError' ||
-    // Mongoose refuses to queue commands while disconnected (bufferCommands: false).
-    (error.name === 'MongooseError' && /connection|buffering/i.test(error.message))
-  );
-}
-
-export async function translate<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (isUnavailable(error)) throw new StoreUnavailableError({ cause: error });
-    throw error;
-  }
-}
+/** Runs one operation within the request's budget (or the store's own limit), giving it the server-side limit. */
+type Run = <T>(work: (limit: QueryLimit) => Promise<T>) => Promise<T>;
 
 /** A conditional write's filter for a user, or `null` for an unknown user. */
-type Keyed = (realm: string, id: string, condition: Readonly<Record<string, unknown>>) => Promise<Record<string, unknown> | null>;
+type Keyed = (realm: string, id: string, condition: Readonly<Record<string, unknown>>, limit: QueryLimit) => Promise<Record<string, unknown> | null>;
 
 /**
  * A conditional write's filter: the user's document `_id` and the condition.
@@ -163,22 +149,23 @@ type Keyed = (realm: string, id: string, condition: Readonly<Record<string, unkn
  * @returns `null` for an unknown user
  */
 function keyedFilter(users: Model<UserDocument>): Keyed {
-  return async (realm, id, condition) => {
-    const doc = await users.collection.findOne({ realm, userId: id }, { projection: { _id: 1 } });
+  return async (realm, id, condition, limit) => {
+    const doc = await users.collection.findOne({ realm, userId: id }, { projection: { _id: 1 }, ...limit });
     return doc ? { _id: doc._id, ...condition } : null;
   };
 }
 
 /** Indexes at start, and the readiness probe. */
-function health(connection: Connection, users: Model<UserDocument>): Pick<UserStore, 'init' | 'ping'> {
+function health(connection: Connection, users: Model<UserDocument>, run: Run): Pick<UserStore, 'init' | 'ping'> {
   return {
+    // Index builds take what they take (once, at start), not one request's time.
     init: () => translate(async () => {
       await users.createCollection();
       await users.createIndexes();
     }),
 
     ping: () =>
-      translate(async () => {
+      run(async () => {
         const db = connection.db;
         if (!db) throw new StoreUnavailableError();
         await db.command({ ping: 1 });
@@ -187,35 +174,35 @@ function health(connection: Connection, users: Model<UserDocument>): Pick<UserSt
 }
 
 /** Reading users: by id, by username, by filter. */
-function lookups(users: Model<UserDocument>): Pick<UserStore, 'findById' | 'findByUsername' | 'find' | 'count'> {
+function lookups(users: Model<UserDocument>, run: Run): Pick<UserStore, 'findById' | 'findByUsername' | 'find' | 'count'> {
   return {
     findById: (realm, id) =>
-      translate(async () => {
-        const doc = await users.findOne({ realm, userId: id }).lean<UserDocument>().exec();
+      run(async (limit) => {
+        const doc = await users.findOne({ realm, userId: id }).lean<UserDocument>().setOptions(limit).exec();
         return doc ? toRecord(doc) : null;
       }),
 
     findByUsername: (realm, username) =>
-      translate(async () => {
-        const doc = await users.findOne({ realm, username }).lean<UserDocument>().exec();
+      run(async (limit) => {
+        const doc = await users.findOne({ realm, username }).lean<UserDocument>().setOptions(limit).exec();
         return doc ? toRecord(doc) : null;
       }),
 
     find: (realm, filter, page) =>
-      translate(async () => {
-        const docs = await users.find(toQuery(realm, filter)).sort({ username: 1 }).skip(page.first).limit(page.max).lean<UserDocument[]>().exec();
+      run(async (limit) => {
+        const docs = await users.find(toQuery(realm, filter)).sort({ username: 1 }).skip(page.first).limit(page.max).lean<UserDocument[]>().setOptions(limit).exec();
         return docs.map(toRecord);
       }),
 
-    count: (realm, filter) => translate(() => users.countDocuments(toQuery(realm, filter)).exec()),
+    count: (realm, filter) => run((limit) => users.countDocuments(toQuery(realm, filter)).setOptions(limit).exec()),
   };
 }
 
 /** A new user; a taken username, email or id is a `DuplicateUserError`. */
-function creation(users: Model<UserDocument>): Pick<UserStore, 'create'> {
+function creation(users: Model<UserDocument>, run: Run): Pick<UserStore, 'create'> {
   return {
     create: (user: NewUser) =>
-      translate(async () => {
+      run(async (limit) => {
         const doc: UserDocument = {
           realm: user.realm,
           userId: user.id,
@@ -231,7 +218,7 @@ function creation(users: Model<UserDocument>): Pick<UserStore, 'create'> {
           createdAt: new Date(),
         };
         try {
-          await users.collection.insertOne({ ...doc });
+          await users.collection.insertOne({ ...doc }, { ...limit });
         } catch (error) {
           if (isDuplicateKey(error)) {
             throw new DuplicateUserError(duplicateField(error));
@@ -244,10 +231,10 @@ function creation(users: Model<UserDocument>): Pick<UserStore, 'create'> {
 }
 
 /** An admin's changes to a user's fields, and deletion. */
-function edits(connection: Connection, users: Model<UserDocument>): Pick<UserStore, 'update' | 'delete'> {
+function edits(connection: Connection, users: Model<UserDocument>, run: Run): Pick<UserStore, 'update' | 'delete'> {
   return {
     update: (realm, id, patch) =>
-      translate(async () => {
+      run(async (limit) => {
         const set: Record<string, unknown> = {};
         const unset: Record<string, ''> = {};
         for (const field of ['username', 'email', 'emailVerified', 'firstName', 'lastName', 'locale', 'enabled', 'requiredActions'] as const) {
@@ -258,13 +245,13 @@ function edits(connection: Connection, users: Model<UserDocument>): Pick<UserSto
         if (patch.clearFailures === true) unset.loginFailures = '';
         try {
           if (patch.username !== undefined || patch.email !== undefined) {
-            const rekeyed = await rekey(connection, users, realm, id, set, unset);
+            const rekeyed = await rekey(connection, users, realm, id, set, unset, limit);
             if (rekeyed !== 'no transactions') return rekeyed ? toRecord(rekeyed) : null;
           }
           const doc = await users
             .findOneAndUpdate({ realm, userId: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) }, { returnDocument: 'after' })
             .lean<UserDocument>()
-            .exec();
+            .setOptions(limit).exec();
           return doc ? toRecord(doc) : null;
         } catch (error) {
           if (isDuplicateKey(error)) throw new DuplicateUserError(duplicateField(error));
@@ -273,20 +260,20 @@ function edits(connection: Connection, users: Model<UserDocument>): Pick<UserSto
       }),
 
     delete: (realm, id) =>
-      translate(async () => {
-        const result = await users.deleteOne({ realm, userId: id }).exec();
+      run(async (limit) => {
+        const result = await users.deleteOne({ realm, userId: id }).setOptions(limit).exec();
         return result.deletedCount === 1;
       }),
   };
 }
 
 /** Password changes: each a compare-and-set on the credential it replaces. */
-function credentials(users: Model<UserDocument>, keyed: Keyed): Pick<UserStore, 'compareAndSetCredential' | 'rehashCredential' | 'removeCredential' | 'recordPasswordChange'> {
+function credentials(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<UserStore, 'compareAndSetCredential' | 'rehashCredential' | 'removeCredential' | 'recordPasswordChange'> {
   return {
     compareAndSetCredential: (change: CredentialChange) =>
-      translate(async () => {
+      run(async (limit) => {
         // The compare: the credential this change replaces must still be there.
-        const filter = await keyed(change.realm, change.id, { 'credential.hash': change.expectedHash });
+        const filter = await keyed(change.realm, change.id, { 'credential.hash': change.expectedHash }, limit);
         if (!filter) return false;
         const result = await users
           .updateOne(
@@ -303,44 +290,44 @@ function credentials(users: Model<UserDocument>, keyed: Keyed): Pick<UserStore, 
                 : {}),
             },
           )
-          .exec();
+          .setOptions(limit).exec();
         return result.modifiedCount === 1;
       }),
 
     rehashCredential: (rehash: CredentialRehash) =>
-      translate(async () => {
-        const filter = await keyed(rehash.realm, rehash.id, { 'credential.hash': rehash.expectedHash });
+      run(async (limit) => {
+        const filter = await keyed(rehash.realm, rehash.id, { 'credential.hash': rehash.expectedHash }, limit);
         if (!filter) return false;
-        const result = await users.updateOne(filter, { $set: { credential: rehash.next } }).exec();
+        const result = await users.updateOne(filter, { $set: { credential: rehash.next } }).setOptions(limit).exec();
         return result.modifiedCount === 1;
       }),
 
     removeCredential: (realm, id, expectedHash, changedAt) =>
-      translate(async () => {
-        const filter = await keyed(realm, id, { 'credential.hash': expectedHash });
+      run(async (limit) => {
+        const filter = await keyed(realm, id, { 'credential.hash': expectedHash }, limit);
         if (!filter) return false;
-        const result = await users.updateOne(filter, { $unset: { credential: '', previousCredentials: '' }, $set: { passwordChangedAt: changedAt } }).exec();
+        const result = await users.updateOne(filter, { $unset: { credential: '', previousCredentials: '' }, $set: { passwordChangedAt: changedAt } }).setOptions(limit).exec();
         return result.modifiedCount === 1;
       }),
 
     recordPasswordChange: (realm, id, changedAt, requiredActions) =>
-      translate(async () => {
+      run(async (limit) => {
         // $max: of two changes recorded out of order, the later one stays.
-        const result = await users.updateOne({ realm, userId: id }, { $max: { passwordChangedAt: changedAt }, $set: { requiredActions: [...requiredActions] } }).exec();
+        const result = await users.updateOne({ realm, userId: id }, { $max: { passwordChangedAt: changedAt }, $set: { requiredActions: [...requiredActions] } }).setOptions(limit).exec();
         return result.matchedCount === 1;
       }),
   };
 }
 
 /** Brute force detection's counters and lockouts, each one atomic write. */
-function failures(users: Model<UserDocument>, keyed: Keyed): Pick<UserStore, 'recordFailure' | 'lockTemporarily' | 'disable' | 'clearFailures'> {
+function failures(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<UserStore, 'recordFailure' | 'lockTemporarily' | 'disable' | 'clearFailures'> {
   return {
     recordFailure: (realm, id, now, resetBefore) =>
-      translate(async () => {
+      run(async (limit) => {
         // A stale series starts again; both writes are atomic, so concurrent failures on any instance all count.
-        const stale = await keyed(realm, id, { 'loginFailures.lastFailureAt': { $lt: resetBefore } });
+        const stale = await keyed(realm, id, { 'loginFailures.lastFailureAt': { $lt: resetBefore } }, limit);
         if (!stale) return null;
-        await users.updateOne(stale, { $set: { 'loginFailures.count': 0 } }).exec();
+        await users.updateOne(stale, { $set: { 'loginFailures.count': 0 } }).setOptions(limit).exec();
         const before = await users
           .findOneAndUpdate(
             { realm, userId: id },
@@ -348,7 +335,7 @@ function failures(users: Model<UserDocument>, keyed: Keyed): Pick<UserStore, 're
             { returnDocument: 'before', projection: { loginFailures: 1 } },
           )
           .lean<Pick<UserDocument, 'loginFailures'>>()
-          .exec();
+          .setOptions(limit).exec();
         if (!before) return null;
         const previous = before.loginFailures;
         const fresh = previous?.lastFailureAt === undefined || previous.lastFailureAt < resetBefore;
@@ -360,40 +347,47 @@ function failures(users: Model<UserDocument>, keyed: Keyed): Pick<UserStore, 're
       }),
 
     lockTemporarily: (realm, id, until, counts) =>
-      translate(async () => {
+      run(async (limit) => {
         await users
           .updateOne({ realm, userId: id }, { $max: { 'loginFailures.lockedUntil': until }, ...(counts ? { $inc: { 'loginFailures.temporaryLockouts': 1 } } : {}) })
-          .exec();
+          .setOptions(limit).exec();
       }),
 
     disable: (realm, id) =>
-      translate(async () => {
-        await users.updateOne({ realm, userId: id }, { $set: { enabled: false } }).exec();
+      run(async (limit) => {
+        await users.updateOne({ realm, userId: id }, { $set: { enabled: false } }).setOptions(limit).exec();
       }),
 
     clearFailures: (realm, id) =>
-      translate(async () => {
+      run(async (limit) => {
         // Keyed on the index alone (one round trip); unsetting an absent field writes nothing.
-        await users.updateOne({ realm, userId: id }, { $unset: { loginFailures: '' } }).exec();
+        await users.updateOne({ realm, userId: id }, { $unset: { loginFailures: '' } }).setOptions(limit).exec();
       }),
   };
 }
 
 /**
  * The shipped `UserStore`: one `users` collection on the connection given.
- * Models live on that connection, never on mongoose's global one.
+ * Models live on that connection, never on mongoose's global one. Each
+ * operation takes at most what is left of the request's budget, for the store
+ * `within` returns, else at most `timeoutMs` when given.
  */
-export function createMongooseUserStore(connection: Connection): UserStore {
+export function createMongooseUserStore(connection: Connection, options: { readonly timeoutMs?: number } = {}): UserStore {
   const users: Model<UserDocument> = connection.model<UserDocument>('PasswordResourcesUser', userSchema);
   const keyed = keyedFilter(users);
-  return {
-    ...health(connection, users),
-    ...lookups(users),
-    ...creation(users),
-    ...edits(connection, users),
-    ...credentials(users, keyed),
-    ...failures(users, keyed),
+  const storeWithin = (budget: DatabaseBudget | undefined): UserStore => {
+    const run: Run = (work) => limited(budget, options.timeoutMs, work);
+    return {
+      ...health(connection, users, run),
+      ...lookups(users, run),
+      ...creation(users, run),
+      ...edits(connection, users, run),
+      ...credentials(users, keyed, run),
+      ...failures(users, keyed, run),
+      within: (next) => storeWithin(next),
+    };
   };
+  return storeWithin(undefined);
 }
 
 /** MongoDB's IllegalOperation: a standalone server has no transactions. */
@@ -415,17 +409,18 @@ async function rekey(
   id: string,
   set: Readonly<Record<string, unknown>>,
   unset: Readonly<Record<string, ''>>,
+  limit: QueryLimit,
 ): Promise<UserDocument | null | 'no transactions'> {
   const session = await connection.startSession();
   try {
     let after: UserDocument | null = null;
     await session.withTransaction(async () => {
-      const before = await users.collection.findOne({ realm, userId: id }, { session });
+      const before = await users.collection.findOne({ realm, userId: id }, { session, ...limit });
       if (!before) return;
       const changed: Record<string, unknown> = { ...before, ...set };
       for (const field of Object.keys(unset)) Reflect.deleteProperty(changed, field);
-      await users.collection.deleteOne({ _id: before._id }, { session });
-      await users.collection.insertOne(changed, { session });
+      await users.collection.deleteOne({ _id: before._id }, { session, ...limit });
+      await users.collection.insertOne(changed, { session, ...limit });
       after = changed as unknown as UserDocument;
     });
     return after;
