@@ -52,9 +52,10 @@ interface Run {
   readonly output: string;
 }
 
+/** Run in the report folder: schemathesis keeps its example database (`.schemathesis/`) in the working directory. */
 async function schemathesis(args: readonly string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(python, ['-m', 'schemathesis.cli', 'run', ...args], { maxBuffer: 64 * 1024 * 1024, timeout: (MAX_SECONDS + 120) * 1000, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' } }, (error, stdout, stderr) => {
+    execFile(python, ['-m', 'schemathesis.cli', 'run', ...args], { cwd: reports, maxBuffer: 64 * 1024 * 1024, timeout: (MAX_SECONDS + 120) * 1000, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' } }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}\n${stderr}` });
     });
   });
