@@ -9,7 +9,7 @@ import { ACCOUNT_BASE, ACCOUNT_ROUTES } from './http/routes';
 import { METRIC_PREFIX } from './metrics';
 import { NotFoundError, TemporarilyUnavailableError } from './errors';
 import { sendError, toPasswordResourcesError } from './http/error-handler';
-import { requestIdOf } from './http/middleware';
+import { apiSecurityHeaders, requestIdOf } from './http/middleware';
 import { safeLogger, serializeError } from './logging';
 
 /** A probe's answer comes within 1 s whatever the database does: its ping may take this long, the rest is ours. */
@@ -73,7 +73,8 @@ export function createApp(resources: PasswordResources, hostLogger: Logger): Exp
   app.use(httpMetrics(appMetrics));
   // After every metric exists: merge copies the metrics registered by then.
   const metrics = Registry.merge([appMetrics, resources.metrics]);
-  app.use(helmet());
+  // An API's CSP on every answer, the router's own; the hosted reset page replaces it with its own strict one.
+  app.use(helmet({ contentSecurityPolicy: false, frameguard: { action: 'deny' } }), apiSecurityHeaders);
   app.use(
     pinoHttp({
       logger,

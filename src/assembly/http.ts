@@ -15,6 +15,8 @@ import {
   admitAdmin,
   admitLoginServer,
   admitUser,
+  answerOptions,
+  apiSecurityHeaders,
   authenticate,
   parseJson,
   realmCors,
@@ -30,7 +32,7 @@ import {
   whenReady,
 } from '../http/middleware';
 import { LOGIN_CHECK_PATH, LOGIN_CHECK_SCHEMA, loginCheckHandler } from '../http/login-check-routes';
-import { RECOVERY_JSON_ROUTES, resetPageRouter } from '../http/recovery-routes';
+import { RECOVERY_JSON_ROUTES, RESET_PAGE_PATH, resetPageRouter } from '../http/recovery-routes';
 import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../http/routes';
 import { componentValidator, createContractAjv, loadOpenApi } from '../http/schemas';
 import type { ServiceMetrics } from '../metrics';
@@ -95,11 +97,28 @@ function chains(resolved: ResolvedOptions, { logger, metrics, ready }: RoutersDe
   };
 }
 
+/** Every path below `ACCOUNT_BASE` with the methods it answers; each answers `OPTIONS` too. */
+export function accountPathMethods(): ReadonlyMap<string, readonly string[]> {
+  const paths = new Map<string, string[]>();
+  const add = (path: string, method: string): void => {
+    paths.set(path, [...(paths.get(path) ?? []), method]);
+  };
+  for (const route of RECOVERY_JSON_ROUTES) add(route.path, 'POST');
+  add(RESET_PAGE_PATH, 'GET');
+  add(RESET_PAGE_PATH, 'POST');
+  add(LOGIN_CHECK_PATH, 'POST');
+  for (const route of ACCOUNT_ROUTES) add(route.path, route.method.toUpperCase());
+  return paths;
+}
+
 /** The account API and recovery, below `ACCOUNT_BASE`. */
 function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, recovery, noteLoginServer }: RoutersDependencies): Router {
   const account = express.Router({ mergeParams: true });
   // Everything here is scoped to the account base path, so the host's other routes never see it.
-  account.use(requestId, ...chain.realms, realmCors, chain.whenReady);
+  account.use(requestId, apiSecurityHeaders, ...chain.realms, realmCors);
+  // Preflights need neither the database nor a token.
+  for (const [path, methods] of accountPathMethods()) account.options(path, answerOptions(methods));
+  account.use(chain.whenReady);
   const audit = (req: Request): AuditContext => ({ ip: chain.clientIp(req) });
   // Recovery needs no token: the mail is the proof.
   for (const route of RECOVERY_JSON_ROUTES) account.post(route.path, ...chain.jsonBody(route.bodySchema), route.handler(recovery, audit));
@@ -121,7 +140,11 @@ function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, rec
 /** Keycloak's admin API, below `ADMIN_BASE`: every route authenticated, each with the role it needs. */
 function adminRouter(chain: Chains, administration: AdminHandlerDependencies): Router {
   const admin = express.Router({ mergeParams: true });
-  admin.use(requestId, bearerRoute, ...chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
+  // No browser calls the admin API across origins: OPTIONS is left to the host (404 standalone).
+  admin.options('/{*path}', (_req, _res, next) => {
+    next('router');
+  });
+  admin.use(requestId, apiSecurityHeaders, bearerRoute, ...chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
   for (const route of ADMIN_ROUTES) {
     admin[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? chain.jsonBody(route.bodySchema) : []), route.handler(administration));
   }

@@ -82,8 +82,31 @@ export const realmCors: RequestHandler = cors((req, callback) => {
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
     exposedHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     maxAge: 600,
+    // `answerOptions` ends the preflight, with the same headers as every answer and `no-store`.
+    preflightContinue: true,
   });
 });
+
+/** An API's CSP: nothing loads, nothing frames it. The hosted reset page sets its own. */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
+/** The router's own security headers, on every answer it gives, mounted or standalone. */
+export const apiSecurityHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('Content-Security-Policy', API_CONTENT_SECURITY_POLICY);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  next();
+};
+
+/**
+ * `OPTIONS` of a path that answers `methods`: 204 with `Allow`, never cached;
+ * a preflight from an allowed origin also has the CORS headers `realmCors` set.
+ */
+export function answerOptions(methods: readonly string[]): RequestHandler {
+  const allow = [...methods, 'OPTIONS'].join(', ');
+  return (_req, res) => {
+    res.status(204).set({ Allow: allow, 'Cache-Control': 'no-store' }).end();
+  };
+}
 
 /** Resolve `:realm`; an unknown realm is 404 before anything else is looked at. */
 export function resolveRealm(realms: ReadonlyMap<string, ResolvedRealm>): RequestHandler {

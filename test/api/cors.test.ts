@@ -1,5 +1,8 @@
+import express from 'express';
 import request from 'supertest';
+import { accountPathMethods } from '../../src/assembly/http';
 import { call, expectError } from '../helpers/api';
+import { expectContract } from '../helpers/contract';
 import { startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
 import { TestIssuer } from '../helpers/issuer';
@@ -57,5 +60,80 @@ describe('CORS for SPA account pages', () => {
     expect(res.headers['access-control-allow-methods']).toBeUndefined();
     const post = await call(service.app, 'post', path, { body: { password: 'x' }, headers: { Origin: origin } });
     expect(post.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+/** The security headers helmet and the router put on answers; a preflight must carry the same. */
+const SECURITY_HEADERS = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'referrer-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-frame-options',
+];
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+function securityHeadersOf(res: request.Response): Record<string, unknown> {
+  return Object.fromEntries(SECURITY_HEADERS.map((name) => [name, res.headers[name]]));
+}
+
+describe('preflights and security headers', () => {
+  it('answers a preflight with no-store and the same security headers as a JSON answer', async () => {
+    const res = await preflight(VALIDATE, APP);
+    expectContract('options', VALIDATE, res);
+    expect(res.status).toBe(204);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const json = await call(service.app, 'post', VALIDATE, { body: { password: 'x' } });
+    expect(securityHeadersOf(res)).toEqual(securityHeadersOf(json));
+    expect(res.headers['content-security-policy']).toBe(API_CSP);
+  });
+
+  it.each([...accountPathMethods()].map(([path, methods]) => [path, methods.join(', ')]))('answers OPTIONS %s with 204 and Allow: %s, OPTIONS, from any origin', async (path, methods) => {
+    const full = `/realms/alpha/password-resources${path}`;
+    for (const origin of [APP, 'https://evil.example']) {
+      const res = await preflight(full, origin);
+      expectContract('options', full, res);
+      expect(res.status).toBe(204);
+      expect(res.headers.allow).toBe(`${methods}, OPTIONS`);
+      expect(res.headers['access-control-allow-origin']).toBe(origin === APP ? APP : undefined);
+    }
+  });
+
+  it('answers OPTIONS of an unknown realm 404 realm_not_found', async () => {
+    const res = await preflight('/realms/nope/password-resources/validate-password', APP);
+    expectContract('options', '/realms/nope/password-resources/validate-password', res);
+    expectError(res, 404, 'realm_not_found');
+  });
+
+  it('leaves OPTIONS of the admin API to the host: the standalone server answers 404', async () => {
+    const res = await request(service.app).options('/admin/realms/alpha/users');
+    expectContract('options', '/admin/realms/alpha/users', res);
+    expectError(res, 404, 'not_found');
+  });
+
+  it('gives JSON answers and probes the API CSP, and the hosted page its own strict one', async () => {
+    const json = await call(service.app, 'post', VALIDATE, { body: { password: 'x' } });
+    expect(json.headers['content-security-policy']).toBe(API_CSP);
+    expect(json.headers['x-frame-options']).toBe('DENY');
+    const health = await call(service.app, 'get', '/healthz');
+    expect(health.headers['content-security-policy']).toBe(API_CSP);
+    const page = await request(service.app).get('/realms/alpha/password-resources/reset');
+    expectContract('get', '/realms/alpha/password-resources/reset', page);
+    expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'sha256-[^']+'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/);
+  });
+
+  it('puts the API CSP and nosniff on a mounted router\'s answers and preflights, without helmet', async () => {
+    const host = express();
+    host.use('/gateway', service.resources.router);
+    const pre = await request(host).options(`/gateway${VALIDATE}`).set('Origin', APP).set('Access-Control-Request-Method', 'POST');
+    expectContract('options', VALIDATE, pre);
+    const json = await call(host, 'post', VALIDATE, { prefix: '/gateway', body: { password: 'x' } });
+    for (const res of [pre, json]) {
+      expect(res.headers['content-security-policy']).toBe(API_CSP);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect(pre.headers['cache-control']).toBe('no-store');
   });
 });

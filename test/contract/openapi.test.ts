@@ -9,6 +9,7 @@ import { ACCOUNT_BASE, ACCOUNT_ROUTES } from '../../src/http/routes';
 import { ADMIN_BASE, ADMIN_ROUTES } from '../../src/http/admin-routes';
 import { RECOVERY_JSON_ROUTES, RESET_PAGE_PATH } from '../../src/http/recovery-routes';
 import { loadOpenApi, OPENAPI_PATH } from '../../src/http/schemas';
+import { accountPathMethods } from '../../src/assembly/http';
 import type { PasswordResources } from '../../src/index';
 
 const document = loadOpenApi();
@@ -41,6 +42,7 @@ describe('openapi.yaml', () => {
       ...RECOVERY_JSON_ROUTES.map((route) => `POST ${toTemplate(ACCOUNT_BASE + route.path)}`),
       ...['GET', 'POST'].map((method) => `${method} ${toTemplate(ACCOUNT_BASE + RESET_PAGE_PATH)}`),
       `POST ${toTemplate(ACCOUNT_BASE + LOGIN_CHECK_PATH)}`,
+      ...[...accountPathMethods().keys()].map((path) => `OPTIONS ${toTemplate(ACCOUNT_BASE + path)}`),
     ];
     // The standalone app's own routes, read from Express itself.
     const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); }, metrics: new Registry() } as unknown as PasswordResources;
