@@ -14,7 +14,8 @@ import tseslint from 'typescript-eslint';
  * - config: option and environment types, defaults and their resolution. May
  *   use domain parsers (the policy string) and types (brute force settings).
  * - adapters: what the domain's interfaces are implemented with: the mongoose
- *   and Keycloak stores, the database server, token verification (jose), mail
+ *   and Keycloak stores, the database server and the user cache it is
+ *   installed into, token verification (jose), mail
  *   (nodemailer), metrics (prom-client), what log lines may hold (pino).
  * - http: routes, middleware, the error mapper. Never the database (the
  *   `http-knows-no-database` zone below).
@@ -25,7 +26,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   { name: 'domain', paths: ['src/domain', 'src/errors.ts'] },
   { name: 'config', paths: ['src/config'] },
-  { name: 'adapters', paths: ['src/store', 'src/db', 'src/auth', 'src/mail', 'src/metrics.ts', 'src/logging.ts'] },
+  { name: 'adapters', paths: ['src/store', 'src/db', 'src/cache', 'src/auth', 'src/mail', 'src/metrics.ts', 'src/logging.ts'] },
   { name: 'http', paths: ['src/http'] },
   { name: 'composition', paths: ['src/assembly', 'src/options.ts', 'src/index.ts'] },
   { name: 'entry points', paths: ['src/app.ts', 'src/server.ts', 'src/cli'] },

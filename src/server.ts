@@ -58,9 +58,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const database = await startMongoServer({
     env: { ...process.env, MONGODB_URI: config.mongodbUri ?? '' },
     log: (line) => {
-      logger.warn(`${line}; data is lost when the server stops (set MONGODB_URI for a real database)`);
+      logger.info(line);
     },
   });
+  if (database.kind !== 'MONGODB_URI') logger.warn('the embedded database is ephemeral: its data is lost when the server stops (set MONGODB_URI for a real database)');
   const resources = createPasswordResources({ ...config.resources, mongodbUri: database.uri, logger });
   try {
     await resources.ready();

@@ -1,7 +1,8 @@
 /**
  * `npm run db:install`: build the database server the tests use into the user
  * cache, once: SecantusDB's Rust server when cargo is here (about 8 minutes
- * cold), else its Python wheel (seconds). Does nothing when `MONGODB_URI` is set.
+ * cold), else its Python wheel (a minute or two). Does nothing when
+ * `MONGODB_URI` is set.
  */
 import { execFileSync } from 'node:child_process';
 import { installPythonServer, installRustServer } from './mongo-server';
@@ -21,8 +22,11 @@ async function main(): Promise<void> {
     return;
   }
   const started = Date.now();
-  const path = hasCargo() ? await installRustServer() : await installPythonServer();
-  process.stdout.write(`database server ready: ${path} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+  const log = (line: string): void => {
+    process.stdout.write(`[db] ${line}\n`);
+  };
+  const build = hasCargo() ? await installRustServer({ log }) : await installPythonServer({ log });
+  log(`database server ready: ${build.kind} in ${build.command} (${Math.round((Date.now() - started) / 1000)} s)`);
 }
 
 main().catch((error: unknown) => {

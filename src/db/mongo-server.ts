@@ -15,11 +15,15 @@
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { cacheDir, installInCache } from '../cache/install';
+import type { InstallOptions } from '../cache/install';
+
+export { cacheDir } from '../cache/install';
 
 const run = promisify(execFile);
 
@@ -37,41 +41,93 @@ export interface MongoServer {
   stop(): Promise<void>;
 }
 
-/** Outside the clone, so a fresh clone on the same machine reuses the build. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'password-resources');
+/**
+ * A SecantusDB build in the cache, and how to run it. The Python server is
+ * run through its virtualenv's interpreter: the venv was built in a temporary
+ * folder and moved, so its scripts' `#!` lines point where it was built.
+ */
+export interface SecantusBuild {
+  readonly kind: 'secantusd-rs' | 'secantusd-py';
+  readonly command: string;
+  readonly args: readonly string[];
 }
+
+const RUST_DIR = `secantus-${SECANTUS_RUST.version}`;
+const PYTHON_DIR = `secantus-py-${SECANTUS_PYTHON.version}`;
 
 export function rustServerPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheDir(env), `secantus-${SECANTUS_RUST.version}`, 'bin', SECANTUS_RUST.binary);
-}
-
-function pythonVenv(env: NodeJS.ProcessEnv): string {
-  return join(cacheDir(env), `secantus-py-${SECANTUS_PYTHON.version}`);
+  return join(cacheDir(env), RUST_DIR, 'bin', SECANTUS_RUST.binary);
 }
 
 export function pythonServerPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(pythonVenv(env), 'bin', SECANTUS_PYTHON.binary);
+  return join(cacheDir(env), PYTHON_DIR, 'bin', SECANTUS_PYTHON.binary);
+}
+
+function rustBuild(dir: string): SecantusBuild {
+  return { kind: 'secantusd-rs', command: join(dir, 'bin', SECANTUS_RUST.binary), args: [] };
+}
+
+function pythonBuild(dir: string): SecantusBuild {
+  return { kind: 'secantusd-py', command: join(dir, 'bin', 'python3'), args: [join(dir, 'bin', SECANTUS_PYTHON.binary)] };
+}
+
+async function runsHelp(build: SecantusBuild): Promise<void> {
+  await run(build.command, [...build.args, '--help'], { timeout: 60_000 });
+}
+
+/** The Rust server, when it has been built (`npm run db:install` with cargo here). */
+export function builtRustServer(env: NodeJS.ProcessEnv = process.env): SecantusBuild | undefined {
+  return existsSync(rustServerPath(env)) ? rustBuild(join(cacheDir(env), RUST_DIR)) : undefined;
+}
+
+/** The best SecantusDB build already in the cache, if any: the Rust server first. */
+export function builtSecantus(env: NodeJS.ProcessEnv = process.env): SecantusBuild | undefined {
+  return builtRustServer(env) ?? (existsSync(pythonServerPath(env)) ? pythonBuild(join(cacheDir(env), PYTHON_DIR)) : undefined);
 }
 
 /** Build the Rust server into the cache (about 8 minutes cold). */
-export async function installRustServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const target = rustServerPath(env);
-  if (existsSync(target)) return target;
-  await run('cargo', ['install', SECANTUS_RUST.crate, '--version', SECANTUS_RUST.version, '--locked', '--ignore-rust-version',
-    '--root', join(cacheDir(env), `secantus-${SECANTUS_RUST.version}`)], { env, maxBuffer: 64 * 1024 * 1024 });
-  return target;
+export async function installRustServer(options: InstallOptions = {}): Promise<SecantusBuild> {
+  const env = options.env ?? process.env;
+  const dir = await installInCache(
+    {
+      name: RUST_DIR,
+      isFinished: (candidate) => existsSync(join(candidate, 'bin', SECANTUS_RUST.binary)),
+      build: async (into) => {
+        options.log?.(`building ${SECANTUS_RUST.crate} ${SECANTUS_RUST.version} with cargo (about 8 minutes, once)`);
+        await run('cargo', ['install', SECANTUS_RUST.crate, '--version', SECANTUS_RUST.version, '--locked', '--ignore-rust-version', '--root', into], {
+          env,
+          maxBuffer: 64 * 1024 * 1024,
+        });
+      },
+      check: (into) => runsHelp(rustBuild(into)),
+    },
+    options,
+  );
+  return rustBuild(dir);
 }
 
-/** Install the Python server into a virtualenv in the cache (seconds). */
-export async function installPythonServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const target = pythonServerPath(env);
-  if (existsSync(target)) return target;
-  const venv = pythonVenv(env);
-  await mkdir(cacheDir(env), { recursive: true });
-  await run('python3', ['-m', 'venv', venv], { env });
-  await run(join(venv, 'bin', 'pip'), ['install', '--quiet', `${SECANTUS_PYTHON.package}==${SECANTUS_PYTHON.version}`], { env });
-  return target;
+/** Install the Python server into a virtualenv in the cache (seconds to a minute or two, once). */
+export async function installPythonServer(options: InstallOptions = {}): Promise<SecantusBuild> {
+  const env = options.env ?? process.env;
+  const dir = await installInCache(
+    {
+      name: PYTHON_DIR,
+      isFinished: (candidate) => existsSync(join(candidate, 'bin', SECANTUS_PYTHON.binary)),
+      build: async (into) => {
+        options.log?.(
+          `installing SecantusDB for the embedded database, first run only: ${SECANTUS_PYTHON.package}==${SECANTUS_PYTHON.version} from PyPI into ${join(cacheDir(env), PYTHON_DIR)}`,
+        );
+        await run('python3', ['-m', 'venv', into], { env });
+        await run(join(into, 'bin', 'python3'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `${SECANTUS_PYTHON.package}==${SECANTUS_PYTHON.version}`], {
+          env,
+          maxBuffer: 16 * 1024 * 1024,
+        });
+      },
+      check: (into) => runsHelp(pythonBuild(into)),
+    },
+    options,
+  );
+  return pythonBuild(dir);
 }
 
 /** A port nobody listens on at the moment, on 127.0.0.1. */
@@ -142,14 +198,15 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-async function startSecantus(kind: 'secantusd-rs' | 'secantusd-py', binary: string): Promise<MongoServer> {
+async function startSecantus(build: SecantusBuild): Promise<MongoServer> {
+  const { kind } = build;
   const dir = await mkdtemp(join(tmpdir(), 'password-resources-db-'));
   const port = await freePort();
   const args = ['--host', '127.0.0.1', '--port', String(port), '--storage-path', join(dir, 'data'), '--log-level', 'WARNING'];
   // A WiredTiger log file is allocated in full; 1 MB keeps an empty store small.
   if (kind === 'secantusd-rs') args.push('--log-file-max', '1MB');
   // cwd is the temp folder so no ./secantusd.toml of the caller's is picked up.
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'watchdog', binary, ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'watchdog', build.command, ...build.args, ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   // The watchdog's pipe may be gone first (a server that died on its own): nothing to report.
   child.stdin.on('error', () => undefined);
   let output = '';
@@ -229,13 +286,15 @@ export async function startMongoServer(options: { env?: NodeJS.ProcessEnv; log?:
     log(`MONGODB_URI is unset: starting an ephemeral mongod (${mongod}) through mongodb-memory-server`);
     return startMemoryServer(mongod);
   }
-  const rust = rustServerPath(env);
-  if (existsSync(rust)) {
+  const rust = builtRustServer(env);
+  if (rust) {
+    const server = await startSecantus(rust);
     log(`MONGODB_URI is unset: started an ephemeral SecantusDB (${SECANTUS_RUST.binary} ${SECANTUS_RUST.version})`);
-    return startSecantus('secantusd-rs', rust);
+    return server;
   }
-  log(`MONGODB_URI is unset and ${rust} is not built (scripts/install-db-server.sh builds it): using SecantusDB's Python server`);
-  const python = await installPythonServer(env);
-  log(`started an ephemeral SecantusDB (${SECANTUS_PYTHON.binary} ${SECANTUS_PYTHON.version}); its writes are slower than the Rust server's`);
-  return startSecantus('secantusd-py', python);
+  log(`MONGODB_URI is unset and SecantusDB's Rust server is not built (npm run db:install builds it where cargo is): using its Python server`);
+  const python = await installPythonServer({ env, log });
+  const server = await startSecantus(python);
+  log(`MONGODB_URI is unset: started an ephemeral SecantusDB (${SECANTUS_PYTHON.binary} ${SECANTUS_PYTHON.version}); its writes are slower than the Rust server's`);
+  return server;
 }
