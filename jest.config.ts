@@ -4,8 +4,9 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Tests against a real Keycloak run on their own: npm run test:keycloak.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/keycloak/'],
+  // Tests that need more than `npm install` gives run on their own: npm run test:keycloak (Java,
+  // Keycloak) and npm run test:browser (Chromium).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/keycloak/', '<rootDir>/test/browser/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   // One real database server for the whole run; each test file uses its own database.
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',

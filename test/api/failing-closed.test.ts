@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accepts, freePort, pythonServerPath, rustServerPath } from '../../src/db/mongo-server';
+import { accepts, builtSecantus, freePort } from '../../src/db/mongo-server';
 import { call, expectError } from '../helpers/api';
 import { startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
@@ -23,7 +22,12 @@ class OwnDatabase {
 
   static async start(): Promise<OwnDatabase> {
     const db = new OwnDatabase(await mkdtemp(join(tmpdir(), 'failing-closed-')), await freePort());
-    await db.start();
+    try {
+      await db.start();
+    } catch (error) {
+      await db.remove();
+      throw error;
+    }
     return db;
   }
 
@@ -32,14 +36,19 @@ class OwnDatabase {
   }
 
   async start(): Promise<void> {
-    const rust = rustServerPath();
-    const binary = existsSync(rust) ? rust : pythonServerPath();
+    // The build the run's server came from (global setup installed one), whichever it is.
+    const build = builtSecantus();
+    if (!build) throw new Error('no SecantusDB build in the cache: the global setup installs one');
     // --sync-on-commit: an acknowledged write survives SIGKILL, so what a crash leaves is down to our writes alone.
     const args = ['--host', '127.0.0.1', '--port', String(this.port), '--storage-path', join(this.dir, 'data'), '--sync-on-commit'];
-    this.#child = spawn(binary, args, { cwd: this.dir, stdio: 'ignore' });
-    const deadline = Date.now() + 15_000;
+    this.#child = spawn(build.command, [...build.args, ...args], { cwd: this.dir, stdio: 'ignore' });
+    // Seconds when idle; a minute on a loaded two-core machine, the Python build first.
+    const deadline = Date.now() + 60_000;
     while (!(await accepts(this.port))) {
-      if (Date.now() > deadline) throw new Error('database did not start');
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`database did not start within 60 s: ${[build.command, ...build.args, ...args].join(' ')}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -88,10 +97,15 @@ let alice: { id: string; token: string };
 
 beforeAll(async () => {
   db = await OwnDatabase.start();
-  service = await startTestService('failing-closed', { mongodbUri: db.uri });
-  alice = await service.createUser('alice', 'alice long password');
-  loaded = await startTestService('failing-closed', { mongodbUri: db.uri, databaseTimeoutMs: 1_500 }, service.issuer);
-});
+  try {
+    service = await startTestService('failing-closed', { mongodbUri: db.uri });
+    alice = await service.createUser('alice', 'alice long password');
+    loaded = await startTestService('failing-closed', { mongodbUri: db.uri, databaseTimeoutMs: 1_500 }, service.issuer);
+  } catch (error) {
+    await db.remove();
+    throw error;
+  }
+}, 90_000);
 afterAll(async () => {
   await loaded.close();
   await service.close();

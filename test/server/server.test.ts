@@ -9,13 +9,16 @@ import { startMongoServer } from '../../src/db/mongo-server';
 import type { MongoServer } from '../../src/db/mongo-server';
 import { testDatabaseUri } from '../helpers/db';
 import { TestIssuer } from '../helpers/issuer';
-import { spawnCli } from '../helpers/spawn';
+import { spawnCli, stopSpawned } from '../helpers/spawn';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
   issuer = await TestIssuer.start();
 });
-afterAll(async () => issuer.stop());
+afterAll(async () => {
+  await stopSpawned();
+  await issuer.stop();
+});
 
 /** A logger whose lines the test can read. */
 function capturingLogger(): { logger: pino.Logger; lines: string[] } {
@@ -168,15 +171,16 @@ async function startServe(): Promise<{ child: ReturnType<typeof spawnCli>; outpu
   const exited = new Promise<number | null>((resolve) => {
     child.on('close', resolve);
   });
-  const deadline = Date.now() + 20_000;
+  // Seconds when idle; up to a minute on a loaded two-core machine with the Python build.
+  const deadline = Date.now() + 60_000;
   while (!output.includes('password-resources listening') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   const line = output.split('\n').find((candidate) => candidate.includes('password-resources listening'));
   if (!line) throw new Error(`serve did not start: ${output}`);
   return { child, output: () => output, listening: JSON.parse(line) as { port: number; databaseUri: string }, exited };
 }
 
-/** The process running `binary` with `--port port`, and its storage folder, from /proc. */
-function serverProcess(binary: string, port: string): { pid: number; storage: string } | undefined {
+/** The database server listening on `port` (any build: its command line has `--port port` and `--storage-path`), from /proc. */
+function serverProcess(port: string): { pid: number; storage: string } | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let args: string[];
@@ -185,8 +189,9 @@ function serverProcess(binary: string, port: string): { pid: number; storage: st
     } catch {
       continue; // gone meanwhile
     }
-    const storage = args[args.indexOf('--storage-path') + 1];
-    if (args[0]?.endsWith(binary) === true && args[args.indexOf('--port') + 1] === port && storage !== undefined) return { pid: Number(entry), storage };
+    const storage = args.includes('--storage-path') ? args[args.indexOf('--storage-path') + 1] : undefined;
+    // The watchdog shell has the same arguments after its script: the server is the one not running /bin/sh.
+    if (args[0] !== '/bin/sh' && args.includes('--port') && args[args.indexOf('--port') + 1] === port && storage !== undefined) return { pid: Number(entry), storage };
   }
   return undefined;
 }
@@ -208,12 +213,12 @@ describe('npm start (the serve command)', () => {
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);
     expect(serve.output()).toContain('password-resources stopped');
-  });
+  }, 90_000);
 
   it('leaves no embedded database server behind when it is killed outright', async () => {
     const serve = await startServe();
     const databasePort = new URL(serve.listening.databaseUri).port;
-    const database = serverProcess('secantusd-rs', databasePort) ?? serverProcess('secantusd-py', databasePort);
+    const database = serverProcess(databasePort);
     if (database === undefined) throw new Error(`no database server process on port ${databasePort}`);
     expect(alive(database.pid)).toBe(true);
     expect(existsSync(database.storage)).toBe(true);
@@ -224,7 +229,7 @@ describe('npm start (the serve command)', () => {
     expect(alive(database.pid)).toBe(false);
     // Its data went with it.
     expect(existsSync(database.storage)).toBe(false);
-  });
+  }, 90_000);
 
   it('refuses a bad setting with one line naming it, and a non-zero exit', async () => {
     const child = spawnCli(['serve'], { REALMS: 'alpha', OIDC_ISSUER_BASE_URL: issuer.baseUrl, BCRYPT_COST: '8' });
