@@ -3,7 +3,7 @@ import { createPasswordResources } from '../../src/index';
 import type { PasswordResources } from '../../src/index';
 import { testDatabaseUri } from '../helpers/db';
 import { TestIssuer } from '../helpers/issuer';
-import { runCli } from '../helpers/spawn';
+import { runCli, stopSpawned } from '../helpers/spawn';
 import { call } from '../helpers/api';
 import { createApp } from '../../src/app';
 
@@ -20,6 +20,7 @@ beforeAll(async () => {
   await resources.ready();
 });
 afterAll(async () => {
+  await stopSpawned();
   await resources.close();
   await issuer.stop();
 });

@@ -7,7 +7,7 @@ import { verifyForeignCredential } from '../../src/domain/credential-formats';
 import type { UserRecord, UserStore } from '../../src/domain/store';
 import { createMongooseUserStore } from '../../src/store/mongoose/user-store';
 import { testDatabaseUri } from '../helpers/db';
-import { runCli } from '../helpers/spawn';
+import { runCli, stopSpawned } from '../helpers/spawn';
 
 /** Made by test/fixtures/make-credential-vectors.py, which holds the same passwords; the export holds only their hashes. */
 const EXPORT = join(__dirname, '..', 'fixtures', 'keycloak-realm-export.json');
@@ -58,6 +58,7 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'import-keycloak-'));
 });
 afterAll(async () => {
+  await stopSpawned();
   await connection.close();
   rmSync(scratch, { recursive: true, force: true });
 });

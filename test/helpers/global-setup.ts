@@ -1,5 +1,6 @@
 import { startMongoServer } from '../../src/db/mongo-server';
 import type { MongoServer } from '../../src/db/mongo-server';
+import { markRun } from './processes';
 
 declare global {
   var __passwordResourcesDb: MongoServer | undefined;
@@ -7,6 +8,8 @@ declare global {
 
 /** One real database server for the run; workers inherit its URI. */
 export default async function globalSetup(): Promise<void> {
+  // Before anything starts, so the database server and every worker carry the mark too.
+  markRun();
   const started = Date.now();
   const server = await startMongoServer({ log: (line) => process.stderr.write(`\n[db] ${line}\n`) });
   globalThis.__passwordResourcesDb = server;

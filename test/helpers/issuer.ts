@@ -119,6 +119,8 @@ export class TestIssuer {
   /**
    * Also answer `GET /realms/<realm>/dev-token?sub=<id>` with a fresh token
    * (for `npm run dev:idp` on loopback; never in tests of token checks).
+   * Each `role=<name>` adds a client role of `realm-management`, where
+   * Keycloak puts the admin API's roles (`role=manage-users`).
    */
   mintOverHttp = false;
 
@@ -128,7 +130,9 @@ export class TestIssuer {
       const mint = /^\/realms\/([^/]+)\/dev-token$/.exec(url.pathname);
       if (/^\/realms\/[^/]+\/protocol\/openid-connect\/certs$/.test(url.pathname)) this.#respond(res);
       else if (this.mintOverHttp && mint?.[1] && url.searchParams.get('sub')) {
-        this.sign({ sub: url.searchParams.get('sub') ?? '' }, { realm: mint[1] }).then(
+        const roles = url.searchParams.getAll('role');
+        const claims = roles.length > 0 ? { resource_access: { 'realm-management': { roles } } } : {};
+        this.sign({ sub: url.searchParams.get('sub') ?? '', ...claims }, { realm: mint[1] }).then(
           (token) => res.writeHead(200, { 'content-type': 'text/plain' }).end(token),
           () => res.writeHead(500).end(),
         );

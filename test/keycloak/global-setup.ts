@@ -4,6 +4,7 @@ import { startMongoServer } from '../../src/db/mongo-server';
 import type { MongoServer } from '../../src/db/mongo-server';
 import { startKeycloak } from '../../scripts/keycloak';
 import type { KeycloakServer } from '../../scripts/keycloak';
+import { markRun } from '../helpers/processes';
 
 declare global {
   var __passwordResourcesDb: MongoServer | undefined;
@@ -15,6 +16,8 @@ declare global {
  * be); workers find them through TEST_MONGODB_URI and KEYCLOAK_URL.
  */
 export default async function globalSetup(): Promise<void> {
+  // Before anything starts, so that the teardown finds whatever a test leaves running.
+  markRun();
   const log = (line: string): void => {
     process.stderr.write(`\n[keycloak] ${line}\n`);
   };
