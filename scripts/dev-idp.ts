@@ -1,7 +1,8 @@
 /**
  * `npm run dev:idp`: a local identity provider for trying the service. Real
  * key pairs, the JWKS at Keycloak's path for every realm, and tokens minted at
- * `GET /realms/<realm>/dev-token?sub=<user id>`. Listens on 127.0.0.1 only.
+ * `GET /realms/<realm>/dev-token?sub=<user id>` (add `&role=manage-users` for
+ * the admin API). Listens on 127.0.0.1 only.
  */
 import { TestIssuer } from '../test/helpers/issuer';
 
