@@ -1,28 +1,37 @@
 /**
  * A real Keycloak for the tests, from its server distribution on Maven Central.
  *
- * `npm run keycloak:install` downloads the pinned distribution into the user
- * cache (`~/.cache/password-resources/keycloak-<version>`), checks it against
- * Maven Central's SHA-1, and starts it once in dev mode: that builds the dev
- * server image (Quarkus augmentation, ~30-60 s on two cores) and leaves an
+ * `npm run keycloak:install` fetches the pinned distribution with Maven
+ * (`dependency:copy`, so the mirrors and proxies of `~/.m2/settings.xml`
+ * apply; checksums strict, and the archive's SHA-1 checked against the one
+ * pinned here), unpacks it, and starts it once in dev mode: that builds the
+ * dev server image (Quarkus augmentation, ~30-60 s on two cores) and leaves an
  * initialised H2 database (master realm and a bootstrap admin) as a template.
+ * All of it happens in a temporary folder of the user cache, which becomes
+ * `keycloak-<version>` with one rename once the template has been checked.
  * Each test run then copies the template and starts in ~15-20 s instead of
  * ~60 s (a fresh database spends 20-30 s creating its schema).
  *
- * Runs on JDK 17 (Keycloak 26 supports 17, 21 and 25).
+ * Runs on JDK 17 (Keycloak 26 supports 17, 21 and 25); needs Maven 3.
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { cacheDir, freePort } from '../src/db/mongo-server';
+import { cacheDir, installInCache } from '../src/cache/install';
+import { freePort } from '../src/db/mongo-server';
 
 export const KEYCLOAK_VERSION = '26.7.3';
-const DIST_URL = `https://repo1.maven.org/maven2/org/keycloak/keycloak-quarkus-dist/${KEYCLOAK_VERSION}/keycloak-quarkus-dist-${KEYCLOAK_VERSION}.zip`;
+/** The server distribution on Maven Central, and its SHA-1 there (`.tar.gz.sha1`), pinned so a mirror cannot swap it. */
+const DIST = { artifact: `org.keycloak:keycloak-quarkus-dist:${KEYCLOAK_VERSION}:tar.gz`, sha1: '4ff244668809213a1c91ad2505390287203029d0' } as const;
+const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+/** A template smaller than this is an H2 file that never got its schema (a broken install once left 16 KB). */
+const TEMPLATE_MIN_BYTES = 256 * 1024;
 
 /** The bootstrap admin of the master realm (loopback only, test data). */
 export const KEYCLOAK_ADMIN = { username: 'admin', password: 'admin-password-for-tests' } as const;
@@ -67,32 +76,79 @@ export interface KeycloakServer {
   stop(): Promise<void>;
 }
 
-/** Download, unpack, build and initialise, once; later calls return at once. */
+/** Whether `home` holds a finished install: the mark, and a template database with a schema in it. */
+function isInstalled(home: string): boolean {
+  const template = join(templateDir(home), 'keycloakdb.mv.db');
+  return existsSync(join(home, READY_MARK)) && existsSync(template) && statSync(template).size >= TEMPLATE_MIN_BYTES;
+}
+
+/** Fetch, unpack, build and initialise, once; later calls return at once, and concurrent ones wait for the first. */
 export async function installKeycloak(log: (line: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const home = keycloakHome(env);
-  if (existsSync(join(home, READY_MARK))) return home;
+  if (isInstalled(home)) return home;
   await checkJava();
-  const root = cacheDir(env);
-  await mkdir(root, { recursive: true });
-  if (!existsSync(join(home, 'bin', 'kc.sh'))) {
-    const zip = join(root, `keycloak-quarkus-dist-${KEYCLOAK_VERSION}.zip`);
-    if (!existsSync(zip)) {
-      log(`downloading ${DIST_URL}`);
-      await download(DIST_URL, zip);
-    }
-    const unpack = await mkdtemp(join(root, 'keycloak-unpack-'));
-    await run('unzip', ['-q', zip, '-d', unpack]);
-    await rm(home, { recursive: true, force: true });
-    await rename(join(unpack, `keycloak-${KEYCLOAK_VERSION}`), home);
-    await rm(unpack, { recursive: true, force: true });
+  return installInCache(
+    {
+      name: `keycloak-${KEYCLOAK_VERSION}`,
+      isFinished: isInstalled,
+      build: async (dir) => {
+        const archive = await fetchDistribution(dir, log);
+        await run('tar', ['-xzf', archive, '-C', dir, '--strip-components=1', '--no-same-owner']);
+        await rm(archive);
+        log('building the dev image and a template database (once)');
+        const server = await launch(dir, templateDir(dir), log, 300_000);
+        try {
+          // The template's master realm and its bootstrap admin work: a token for the admin.
+          await adminToken(server.url);
+        } finally {
+          await server.stop();
+        }
+        log(`first start took ${Math.round(server.startupMs / 1000)} s`);
+        await writeFile(join(dir, READY_MARK), `${new Date().toISOString()}\n`);
+      },
+      check: (dir) => {
+        if (!isInstalled(dir)) throw new Error(`the template database in ${templateDir(dir)} is missing or has no schema`);
+        return Promise.resolve();
+      },
+    },
+    { env, log },
+  );
+}
+
+/**
+ * The distribution's archive, through Maven (so `~/.m2/settings.xml` mirrors
+ * apply), copied into `dir`, its SHA-1 checked against the pinned one.
+ */
+async function fetchDistribution(dir: string, log: (line: string) => void): Promise<string> {
+  log(`fetching ${DIST.artifact} with Maven (mirrors of ~/.m2/settings.xml apply)`);
+  try {
+    await run('mvn', ['--batch-mode', '--quiet', '--strict-checksums', `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=${DIST.artifact}`, `-DoutputDirectory=${dir}`, '-Dmdep.overWriteReleases=true'], {
+      cwd: dir,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const failed = error as { code?: string; stdout?: string };
+    if (failed.code === 'ENOENT') throw new Error('Keycloak is fetched with Maven: mvn was not found (apt-get install maven)');
+    throw new Error(`mvn could not fetch ${DIST.artifact}: ${failed.stdout?.trim().split('\n').slice(-10).join('\n') ?? String(error)}`);
   }
-  log('building the dev image and a template database (once)');
-  await rm(templateDir(home), { recursive: true, force: true });
-  const server = await launch(home, templateDir(home), log, 300_000);
-  log(`first start took ${Math.round(server.startupMs / 1000)} s`);
-  await server.stop();
-  await writeFile(join(home, READY_MARK), `${new Date().toISOString()}\n`);
-  return home;
+  const archive = join(dir, `keycloak-quarkus-dist-${KEYCLOAK_VERSION}.tar.gz`);
+  const hash = createHash('sha1');
+  await pipeline(createReadStream(archive), hash);
+  const actual = hash.digest('hex');
+  if (actual !== DIST.sha1) throw new Error(`${DIST.artifact}: SHA-1 ${actual} is not the pinned ${DIST.sha1}`);
+  return archive;
+}
+
+/** A token of the master realm's bootstrap admin, or an error saying why not. */
+async function adminToken(url: string): Promise<string> {
+  const res = await fetch(`${url}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: KEYCLOAK_ADMIN.username, password: KEYCLOAK_ADMIN.password }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await res.json()) as { access_token?: string };
+  if (!res.ok || body.access_token === undefined) throw new Error(`the bootstrap admin cannot log in to ${url}: ${res.status}`);
+  return body.access_token;
 }
 
 /** What a started Keycloak loads besides its own distribution. */
@@ -237,18 +293,6 @@ async function checkJava(): Promise<void> {
   }
   const major = /version "(\d+)/.exec(version)?.[1];
   if (major === undefined || Number(major) < 17) throw new Error(`Keycloak ${KEYCLOAK_VERSION} needs Java 17 or newer, found: ${version.split('\n')[0] ?? version}`);
-}
-
-async function download(url: string, file: string): Promise<void> {
-  const expected = (await (await fetch(`${url}.sha1`)).text()).trim().slice(0, 40);
-  const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`GET ${url}: ${res.status}`);
-  const data = Buffer.from(await res.arrayBuffer());
-  const actual = createHash('sha1').update(data).digest('hex');
-  if (actual !== expected) throw new Error(`${url}: SHA-1 ${actual} does not match Maven Central's ${expected}`);
-  const partial = `${file}.partial`;
-  await writeFile(partial, data);
-  await rename(partial, file);
 }
 
 if (require.main === module) {
