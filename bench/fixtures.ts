@@ -2,28 +2,28 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
-import { createBcryptHasher } from '../src/domain/hashing';
+import { createPasswordHasher } from '../src/domain/hashing';
 import { createMongooseUserStore } from '../src/store/mongoose/user-store';
 import type { TestIssuer } from '../test/helpers/issuer';
-import { CONCURRENCY, COST, log, PASSWORD, REALM } from './settings';
+import { CONCURRENCY, log, PASSWORD, REALM, SCHEME } from './settings';
 
 /** bcrypt alone, in a process of its own with the threadpool `serve` would have. */
 export async function bcryptLimit(seconds: number): Promise<{ checksPerSecond: number; singleCheckMs: number }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bcrypt-limit.ts'), String(COST), String(CONCURRENCY), String(seconds)], {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'hash-limit.ts'), JSON.stringify(SCHEME), String(CONCURRENCY), String(seconds)], {
     env: { ...process.env, UV_THREADPOOL_SIZE: String(CONCURRENCY + 1) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`bcrypt-limit exited with ${String(code)}`);
+  if (code !== 0) throw new Error(`hash-limit exited with ${String(code)}`);
   return JSON.parse(out) as { checksPerSecond: number; singleCheckMs: number };
 }
 
 /** Users straight into the database, in bulk: one pre-computed credential shared by all (a seed, not a login). */
 export async function seed(uri: string, count: number): Promise<void> {
   const started = performance.now();
-  const credential = await createBcryptHasher({ cost: COST }).hash(PASSWORD);
+  const credential = await createPasswordHasher().hash(PASSWORD, SCHEME);
   const connection = await mongoose.createConnection(uri).asPromise();
   try {
     // A fresh database each run (BENCH_MONGODB_URI may point at a server that keeps it); the shipped

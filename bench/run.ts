@@ -32,7 +32,7 @@ async function runSet(issuer: TestIssuer, databaseUri: string, users: number, wi
   const uri = new URL(databaseUri);
   uri.pathname = `/bench_${users}`;
   await seed(uri.toString(), users);
-  const env = { MONGODB_URI: uri.toString(), REALMS: REALM, OIDC_ISSUER_BASE_URL: issuer.baseUrl, BCRYPT_COST: String(COST) };
+  const env = { MONGODB_URI: uri.toString(), REALMS: REALM, OIDC_ISSUER_BASE_URL: issuer.baseUrl, HASH_ALGORITHM: 'bcrypt', BCRYPT_COST: String(COST) };
   const service = await startService(env);
   try {
     const set = await prepareSet(issuer, service, users);

@@ -2,9 +2,12 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS } from '../src/config/defaults';
+import type { HashScheme } from '../src/domain/hashing';
 
 export const ROOT = join(__dirname, '..');
 export const COST = Number(process.env.BENCH_BCRYPT_COST ?? 10);
+/** This bench measures bcrypt; `npm run bench:keycloak` measures argon2id beside Keycloak. */
+export const SCHEME: HashScheme = { algorithm: 'bcrypt', iterations: COST };
 export const PHASE_SECONDS = Number(process.env.BENCH_PHASE_SECONDS ?? 5);
 export const CORES = availableParallelism();
 /** What `serve` runs with by default: one hash per core, two waiting per slot. */

@@ -18,7 +18,8 @@ import type { PasswordResourcesOptions } from './options';
 
 export type { KeycloakCredentialStoreOptions, PasswordResourcesOptions, RealmOptions } from './options';
 export { OptionsError } from './options';
-export type { PasswordHasher } from './domain/hashing';
+export type { HashAlgorithm, HashScheme, PasswordHasher } from './domain/hashing';
+export { createPasswordHasher } from './domain/hashing';
 export { HashQueueFullError } from './domain/hash-queue';
 
 /** What `createPasswordResources` returns. */

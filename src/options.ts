@@ -10,6 +10,7 @@ import { DEFAULTS } from './config/defaults';
 import type { HttpOptions, ResolvedHttp } from './config/http-options';
 import { resolveHttp } from './config/http-options';
 import { fail, refuseUnknown } from './config/option-checks';
+import type { HashDefaults } from './config/hash-options';
 import type { PasswordOptions, ResolvedHashing } from './config/password-options';
 import { resolveHashing, resolvePolicy } from './config/password-options';
 import type { RealmOptions, ResolvedRealm } from './config/realm-options';
@@ -38,11 +39,11 @@ export interface ResolvedOptions extends ResolvedDatabase, ResolvedHashing, Reso
 }
 
 const OPTION_NAMES = [
-  'realms', 'connection', 'mongodbUri', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
+  'realms', 'connection', 'mongodbUri', 'hashAlgorithm', 'argon2', 'bcryptCost', 'passwordPolicy', 'clockToleranceSeconds', 'jwks', 'bodyLimitBytes', 'logger', 'hasher',
   'trustedProxies', 'eventRetentionDays', 'databaseTimeoutMs', 'publicUrl', 'hashQueue',
 ];
 
-function resolveRealms(options: PasswordResourcesOptions): ReadonlyMap<string, ResolvedRealm> {
+function resolveRealms(options: PasswordResourcesOptions, hashDefaults: HashDefaults): ReadonlyMap<string, ResolvedRealm> {
   const names = Object.keys(options.realms);
   if (names.length === 0) fail('options.realms', 'must name at least one realm');
   const defaultPolicy = options.passwordPolicy ?? DEFAULTS.passwordPolicy;
@@ -50,7 +51,7 @@ function resolveRealms(options: PasswordResourcesOptions): ReadonlyMap<string, R
   const realms = new Map<string, ResolvedRealm>();
   for (const name of names) {
     const realm = options.realms[name];
-    if (realm) realms.set(name, resolveRealm(name, realm, defaultPolicy));
+    if (realm) realms.set(name, resolveRealm(name, realm, defaultPolicy, hashDefaults));
   }
   return realms;
 }
@@ -58,13 +59,14 @@ function resolveRealms(options: PasswordResourcesOptions): ReadonlyMap<string, R
 /** Check options up front and return them complete and frozen. */
 export function resolveOptions(options: PasswordResourcesOptions): ResolvedOptions {
   refuseUnknown('options', options, OPTION_NAMES);
-  const realms = resolveRealms(options);
+  const hashing = resolveHashing(options);
+  const realms = resolveRealms(options, hashing.hashDefaults);
   const database = resolveDatabase(options);
   const jwks = resolveJwks(options.jwks);
   return Object.freeze({
     realms,
     ...database,
-    ...resolveHashing(options),
+    ...hashing,
     clockToleranceSeconds: resolveClockTolerance(options.clockToleranceSeconds),
     jwks,
     ...resolveHttp(options),

@@ -3,7 +3,7 @@ import type { PasswordChange } from '../domain/account-service';
 import type { CredentialStore } from '../domain/credential-store';
 import type { EventSink } from '../domain/events';
 import { createHashQueue } from '../domain/hash-queue';
-import { createBcryptHasher } from '../domain/hashing';
+import { createPasswordHasher } from '../domain/hashing';
 import type { PasswordHasher } from '../domain/hashing';
 import type { UserRecord, UserStore } from '../domain/store';
 import type { ResolvedRealm } from '../config/realm-options';
@@ -54,15 +54,15 @@ function keycloakCredentialStores(realms: Iterable<ResolvedRealm>, { logger }: O
   return stores;
 }
 
-/** Every hash goes through one bounded queue, the host's hasher or bcrypt at the configured cost. */
-function queuedHasher(resolved: Pick<ResolvedOptions, 'hasher' | 'bcryptCost' | 'hashQueue'>, { logger, metrics }: Observability): PasswordHasher {
+/** Every hash goes through one bounded queue, the host's hasher or ours, whatever the realm's scheme. */
+function queuedHasher(resolved: Pick<ResolvedOptions, 'hasher' | 'hashQueue'>, { logger, metrics }: Observability): PasswordHasher {
   const { concurrency } = resolved.hashQueue;
   // libuv reads UV_THREADPOOL_SIZE once, at its first use; the serve command sets it before anything else.
   const threadpool = Number(process.env.UV_THREADPOOL_SIZE ?? '') || LIBUV_DEFAULT_THREADPOOL;
   if (concurrency > threadpool) {
     logger.warn({ hashConcurrency: concurrency, threadpool }, 'more hashes may run at once than libuv has threads: set UV_THREADPOOL_SIZE above hashQueue.concurrency');
   }
-  return createHashQueue(resolved.hasher ?? createBcryptHasher({ cost: resolved.bcryptCost }), resolved.hashQueue, metrics.hashQueue);
+  return createHashQueue(resolved.hasher ?? createPasswordHasher(), resolved.hashQueue, metrics.hashQueue);
 }
 
 export function assembleAccounts(resolved: ResolvedOptions, { realmOf, users, events, notify, observability }: AccountsDependencies): Accounts {
@@ -72,6 +72,7 @@ export function assembleAccounts(resolved: ResolvedOptions, { realmOf, users, ev
     store: users,
     hasher: queuedHasher(resolved, observability),
     policyOf: (realm) => realmOf(realm).policy,
+    hashSchemeOf: (realm) => realmOf(realm).hashScheme,
     bruteForceOf: (realm) => realmOf(realm).bruteForce,
     events,
     onRehashError: (error) => {

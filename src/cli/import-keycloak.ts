@@ -81,15 +81,10 @@ const BRUTE_FORCE_FIELDS = [
   ['maxTemporaryLockouts', 'maxTemporaryLockouts'],
 ] as const;
 
-/** Keycloak's hashing policies: meaningless here, where every password is made with bcrypt-sha256. */
-const HASHING_TERM = /^(hashAlgorithm|hashIterations)\b/;
-
-/** How the export's policy reads here, as a hint for the operator: without its hashing terms, or why not. */
+/** How the export's policy reads here, as a hint for the operator, or why it cannot. */
 function ourPolicy(theirs: string): string {
-  const kept = theirs.split(/\s+and\s+/).filter((term) => !HASHING_TERM.test(term.trim()));
   try {
-    const dropped = kept.length < theirs.split(/\s+and\s+/).length ? ', without hashAlgorithm/hashIterations (we hash with bcrypt-sha256)' : '';
-    return `, e.g. "${parsePasswordPolicy(kept.join(' and ')).source}"${dropped}`;
+    return `, e.g. "${parsePasswordPolicy(theirs).source}"`;
   } catch (error) {
     return ` (not readable here: ${(error as Error).message})`;
   }

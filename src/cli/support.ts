@@ -7,7 +7,9 @@ import { DEFAULTS } from '../config/defaults';
 import { AccountService } from '../domain/account-service';
 import { AdminService } from '../domain/admin-service';
 import type { AdminActor } from '../domain/events';
-import { createBcryptHasher } from '../domain/hashing';
+import { createPasswordHasher } from '../domain/hashing';
+import { resolveHashDefaults, resolveHashScheme } from '../config/hash-options';
+import { OptionsError } from '../options';
 import { parsePasswordPolicy } from '../domain/policy';
 import type { UserRecord, UserStore } from '../domain/store';
 import { createMongooseEventStore } from '../store/mongoose/event-store';
@@ -53,13 +55,21 @@ export async function withServices<T>(config: ServerConfig, realm: string, work:
     throw new CliError(`--realm: "${realm}" is not in REALMS (${Object.keys(realms).join(', ')})`, 2);
   }
   const policy = parsePasswordPolicy(realms[realm]?.passwordPolicy ?? config.resources.passwordPolicy ?? '');
+  const fail = (name: string, problem: string): never => {
+    throw new OptionsError(`${name}: ${problem}`);
+  };
+  const { hashAlgorithm, argon2, bcryptCost = DEFAULTS.bcryptCost } = config.resources;
+  const hashDefaults = resolveHashDefaults({ hashAlgorithm, bcryptCost, ...(argon2 === undefined ? {} : { argon2 }) }, fail);
+  const names = { policy: `options.realms.${realm}.passwordPolicy`, argon2: `options.realms.${realm}.argon2` };
+  const hashScheme = resolveHashScheme(names, policy, realms[realm]?.argon2, hashDefaults, fail);
   return withUserStore(config, async (store, connection) => {
     const events = createMongooseEventStore(connection, { retentionSeconds: (config.resources.eventRetentionDays ?? DEFAULTS.eventRetentionDays) * 86_400 });
     await events.init();
     const accounts = new AccountService({
       store,
-      hasher: createBcryptHasher({ cost: config.resources.bcryptCost ?? DEFAULTS.bcryptCost }),
+      hasher: createPasswordHasher(),
       policyOf: () => policy,
+      hashSchemeOf: () => hashScheme,
       events: { record: (event) => events.insert(event) },
     });
     const admin = new AdminService({ store, accounts, policyOf: () => policy, events: { recordAdmin: (event) => events.insertAdmin(event) } });

@@ -19,6 +19,7 @@ const FILE_REALM_OBJECTS = {
   smtp: "Keycloak's SMTP settings (host, port, from, ...)",
   clients: 'client ids, each with its redirectUris',
   recovery: 'recovery settings (lifespans, codeAttempts, perAddress, perIp)',
+  argon2: "argon2's memory (KiB) and parallelism",
 } as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;

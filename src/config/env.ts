@@ -4,13 +4,15 @@
  * with one line naming it.
  */
 import { dirname, resolve as resolvePath } from 'node:path';
-import { BCRYPT_COST_RANGE } from '../domain/hashing';
+import { BCRYPT_COST_RANGE, HASH_ALGORITHMS, HASH_SETTING_RANGES } from '../domain/hashing';
+import type { HashAlgorithm } from '../domain/hashing';
 import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
 import { checkHttpUrl, checkInteger, REALM_NAME } from './checks';
 import { failSetting as fail } from './config-error';
 import { readConfigFile } from './config-file';
 import type { ConfigFile, FileRealm } from './config-file';
 import type { DatabaseOptions } from './database-options';
+import { resolveHashDefaults, resolveHashScheme } from './hash-options';
 import { defaultHashConcurrency, DEFAULTS, LOG_LEVELS } from './defaults';
 import type { HttpOptions } from './http-options';
 import type { PasswordOptions } from './password-options';
@@ -119,11 +121,40 @@ function realmOptions(name: string, file: FileRealm, defaults: RealmDefaults): R
     // A relative folder is read from where the file is.
     ...(file.templates === undefined || configFile === undefined ? {} : { templates: resolvePath(dirname(configFile), file.templates) }),
     ...(file.credentialStore === undefined ? {} : { credentialStore: file.credentialStore }),
+    ...(file.argon2 === undefined ? {} : { argon2: file.argon2 }),
   };
 }
 
+/** How realms without a `hashAlgorithm` hash, and argon2's settings, from the environment. */
+function hashSettings(env: NodeJS.ProcessEnv): Required<Pick<ServerResources, 'hashAlgorithm' | 'argon2'>> {
+  const hashAlgorithm = optional(env, 'HASH_ALGORITHM') ?? DEFAULTS.hashAlgorithm;
+  if (!(HASH_ALGORITHMS as readonly string[]).includes(hashAlgorithm)) fail('HASH_ALGORITHM', `must be one of ${HASH_ALGORITHMS.join(', ')}, got "${hashAlgorithm}"`);
+  const { argon2Memory, argon2Parallelism } = HASH_SETTING_RANGES;
+  const argon2 = Object.freeze({
+    memory: integerSetting(env, 'ARGON2_MEMORY', DEFAULTS.argon2Memory, argon2Memory.min, argon2Memory.max),
+    parallelism: integerSetting(env, 'ARGON2_PARALLELISM', DEFAULTS.argon2Parallelism, argon2Parallelism.min, argon2Parallelism.max),
+  });
+  return { hashAlgorithm: hashAlgorithm as HashAlgorithm, argon2 };
+}
+
+/**
+ * Each realm's hash scheme checked here too (the router checks it again), so
+ * that a bad `hashIterations` or `argon2` setting names the variable or file
+ * that holds it.
+ */
+function checkHashSchemes(realms: Readonly<Record<string, RealmOptions>>, file: ConfigFile, service: Required<Pick<ServerResources, 'hashAlgorithm' | 'argon2' | 'bcryptCost'>>): void {
+  const defaults = resolveHashDefaults(service, fail);
+  for (const [name, realm] of Object.entries(realms)) {
+    const fromFile = file.realms[name]?.passwordPolicy !== undefined;
+    const names = { policy: fromFile ? `CONFIG_FILE: realms.${name}.passwordPolicy` : 'PASSWORD_POLICY', argon2: `CONFIG_FILE: realms.${name}.argon2` };
+    resolveHashScheme(names, parsePasswordPolicy(realm.passwordPolicy ?? ''), realm.argon2, defaults, fail);
+  }
+}
+
 /** The settings of the service as a whole, from the environment. */
-function serviceSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'port' | 'logLevel'> & Required<Pick<ServerResources, 'bcryptCost' | 'passwordPolicy' | 'hashQueue'>> {
+function serviceSettings(
+  env: NodeJS.ProcessEnv,
+): Pick<ServerConfig, 'port' | 'logLevel'> & Required<Pick<ServerResources, 'hashAlgorithm' | 'argon2' | 'bcryptCost' | 'passwordPolicy' | 'hashQueue'>> {
   // 0 asks the system for a free port (tests, side-by-side instances).
   const port = integerSetting(env, 'PORT', DEFAULTS.port, 0, 65_535);
   const bcryptCost = integerSetting(env, 'BCRYPT_COST', DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max);
@@ -132,7 +163,8 @@ function serviceSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'port' | 'l
   const logLevel = optional(env, 'LOG_LEVEL') ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const passwordPolicy = policySetting('PASSWORD_POLICY', optional(env, 'PASSWORD_POLICY') ?? DEFAULTS.passwordPolicy);
-  return { port, logLevel: logLevel as ServerConfig['logLevel'], bcryptCost, passwordPolicy, hashQueue: Object.freeze({ concurrency: hashConcurrency, maxWaiting: hashMaxWaiting }) };
+  const hashQueue = Object.freeze({ concurrency: hashConcurrency, maxWaiting: hashMaxWaiting });
+  return { port, logLevel: logLevel as ServerConfig['logLevel'], ...hashSettings(env), bcryptCost, passwordPolicy, hashQueue };
 }
 
 /** An http(s) URL setting, or undefined when unset. */
@@ -159,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
   const names = realmNames(env, file.realms, options.requireRealms !== false);
   const defaults = { base, audience, passwordPolicy: service.passwordPolicy, configFile };
   const realms = Object.fromEntries(names.map((name) => [name, realmOptions(name, file.realms[name] ?? {}, defaults)]));
+  checkHashSchemes(realms, file, service);
   return Object.freeze({
     port,
     mongodbUri: optional(env, 'MONGODB_URI'),

@@ -3,30 +3,47 @@
  * detection, and how hashes are computed (bcrypt's cost, the hash queue).
  */
 import type { HashQueueLimits } from '../domain/hash-queue';
-import type { PasswordHasher } from '../domain/hashing';
+import type { HashAlgorithm, PasswordHasher } from '../domain/hashing';
 import { BCRYPT_COST_RANGE } from '../domain/hashing';
 import { DEFAULT_BRUTE_FORCE } from '../domain/lockout';
 import type { BruteForceSettings } from '../domain/lockout';
 import { parsePasswordPolicy, PolicySyntaxError } from '../domain/policy';
 import type { PasswordPolicy } from '../domain/policy';
 import { defaultHashConcurrency, DEFAULTS } from './defaults';
+import { resolveHashDefaults } from './hash-options';
+import type { Argon2Options, HashDefaults } from './hash-options';
 import { fail, integer, refuseUnknown } from './option-checks';
 
 /** A realm's password settings. */
 export interface RealmPasswordOptions {
-  /** Keycloak policy string. Default: the top-level `passwordPolicy`. */
+  /**
+   * Keycloak policy string. Default: the top-level `passwordPolicy`. Its
+   * `hashAlgorithm(argon2|bcrypt|pbkdf2-sha512|pbkdf2-sha256|pbkdf2)` and
+   * `hashIterations(n)` say how new passwords are stored (default: the
+   * top-level `hashAlgorithm`, with Keycloak's iterations for it).
+   */
   readonly passwordPolicy?: string;
+  /** argon2's memory and lanes for this realm. Default: the top-level `argon2`. */
+  readonly argon2?: Argon2Options;
   /** Brute force detection, Keycloak's settings; each unset one takes `DEFAULT_BRUTE_FORCE`'s value. */
   readonly bruteForce?: Partial<BruteForceSettings>;
 }
 
 /** The service-wide password settings. */
 export interface PasswordOptions {
-  /** bcrypt work factor, 10 to 15. Default: 12. */
+  /**
+   * The algorithm of realms whose policy has no `hashAlgorithm`: `argon2`
+   * (argon2id), `bcrypt` (bcrypt-sha256), `pbkdf2-sha512`, `pbkdf2-sha256` or
+   * `pbkdf2`. Default: `argon2`.
+   */
+  readonly hashAlgorithm?: HashAlgorithm;
+  /** argon2's memory (KiB, 7168 to 1048576) and lanes (1 to 16). Defaults: 7168 and 1, Keycloak's. */
+  readonly argon2?: Argon2Options;
+  /** bcrypt work factor, 10 to 15, of realms hashing with bcrypt and no `hashIterations`. Default: 12. */
   readonly bcryptCost?: number;
   /** Policy of realms that set none. Default: `length(8) and maxLength(128)` (NIST SP 800-63B). */
   readonly passwordPolicy?: string;
-  /** Replaces the bcrypt hasher (to instrument it). Default: bcrypt at `bcryptCost`. It runs behind the hash queue too. */
+  /** Replaces the hasher (to instrument it). Default: `createPasswordHasher()`. It runs behind the hash queue too. */
   readonly hasher?: PasswordHasher;
   /**
    * The bounded queue every hash goes through: at most `concurrency` run at
@@ -40,7 +57,8 @@ export interface PasswordOptions {
 
 /** How hashes are computed, checked and completed. */
 export interface ResolvedHashing {
-  readonly bcryptCost: number;
+  /** What each realm's hash scheme falls back on. */
+  readonly hashDefaults: HashDefaults;
   readonly hasher: PasswordHasher | undefined;
   readonly hashQueue: HashQueueLimits;
 }
@@ -78,7 +96,14 @@ export function resolveHashing(options: PasswordOptions): ResolvedHashing {
   refuseUnknown('options.hashQueue', hashQueue, HASH_QUEUE_OPTION_NAMES);
   const concurrency = integer('options.hashQueue.concurrency', hashQueue.concurrency, defaultHashConcurrency(), 1, 1024);
   return {
-    bcryptCost: integer('options.bcryptCost', options.bcryptCost, DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max),
+    hashDefaults: resolveHashDefaults(
+      {
+        hashAlgorithm: options.hashAlgorithm,
+        bcryptCost: integer('options.bcryptCost', options.bcryptCost, DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max),
+        ...(options.argon2 === undefined ? {} : { argon2: options.argon2 }),
+      },
+      fail,
+    ),
     hasher: options.hasher,
     hashQueue: Object.freeze({
       concurrency,

@@ -15,6 +15,9 @@ import { resolveRealmEmail } from './email-options';
 import type { RealmHttpOptions } from './http-options';
 import { resolveCorsOrigins } from './http-options';
 import { fail, refuseUnknown } from './option-checks';
+import type { HashScheme } from '../domain/hashing';
+import { resolveHashScheme } from './hash-options';
+import type { HashDefaults } from './hash-options';
 import type { RealmPasswordOptions } from './password-options';
 import { resolveBruteForce, resolvePolicy } from './password-options';
 import type { RealmTokenOptions, ResolvedTokenRules } from './token-options';
@@ -27,6 +30,8 @@ export interface RealmOptions extends RealmTokenOptions, RealmPasswordOptions, R
 export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail {
   readonly name: string;
   readonly policy: PasswordPolicy;
+  /** How the realm stores new passwords, from its policy's `hashAlgorithm` and `hashIterations`. */
+  readonly hashScheme: HashScheme;
   readonly corsOrigins: readonly string[];
   readonly bruteForce: BruteForceSettings;
   readonly adminRoles: AdminRoles;
@@ -35,23 +40,26 @@ export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail {
 }
 
 const REALM_OPTION_NAMES = [
-  'issuer', 'jwksUri', 'audience', 'acceptPlainJwtAccessTokens', 'passwordPolicy', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles',
+  'issuer', 'jwksUri', 'audience', 'acceptPlainJwtAccessTokens', 'passwordPolicy', 'argon2', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles',
   'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'loginCheckRole', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore',
 ];
 
 /**
  * Check one realm's options and complete them; `defaultPolicy` is the policy
- * of realms that set none. Errors name `options.realms.<name>.<option>`.
+ * of realms that set none, `hashDefaults` what their hash scheme falls back
+ * on. Errors name `options.realms.<name>.<option>`.
  */
-export function resolveRealm(name: string, realm: RealmOptions, defaultPolicy: string): ResolvedRealm {
+export function resolveRealm(name: string, realm: RealmOptions, defaultPolicy: string, hashDefaults: HashDefaults): ResolvedRealm {
   const at = `options.realms.${name}`;
   if (!REALM_NAME.test(name)) fail(at, `realm names are 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
   refuseUnknown(at, realm, REALM_OPTION_NAMES);
   const tokens = resolveTokenRules(at, realm);
+  const policy = resolvePolicy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy);
   return Object.freeze({
     name,
     ...tokens,
-    policy: resolvePolicy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy),
+    policy,
+    hashScheme: resolveHashScheme({ policy: `${at}.passwordPolicy`, argon2: `${at}.argon2` }, policy, realm.argon2, hashDefaults, fail),
     corsOrigins: resolveCorsOrigins(`${at}.cors`, realm.cors),
     bruteForce: resolveBruteForce(`${at}.bruteForce`, realm.bruteForce),
     adminRoles: resolveAdminRoles(`${at}.adminRoles`, realm.adminRoles),

@@ -14,7 +14,7 @@ import type { DatabaseBudget } from './database-budget';
 import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
 import type { BruteForceSettings } from './lockout';
-import type { PasswordHasher } from './hashing';
+import type { HashScheme, PasswordHasher } from './hashing';
 import { HashQueueFullError } from './hash-queue';
 import { LocalCredentialStore, withPasswordAction } from './local-credential-store';
 import { normalizePassword } from './hashing';
@@ -29,6 +29,8 @@ export interface AccountServiceDependencies {
   readonly hasher: PasswordHasher;
   /** The policy of a realm; called only for realms the caller knows. */
   readonly policyOf: (realm: string) => PasswordPolicy;
+  /** How a realm stores new passwords; a right password in another scheme is re-made in it. */
+  readonly hashSchemeOf: (realm: string) => HashScheme;
   /** Where audit events go. Default: nowhere. */
   readonly events?: EventSink;
   /** The brute force settings of a realm. Default: `DEFAULT_BRUTE_FORCE` everywhere. */
@@ -104,6 +106,7 @@ export class AccountService {
   readonly #store: UserStore;
   readonly #hasher: PasswordHasher;
   readonly #policyOf: (realm: string) => PasswordPolicy;
+  readonly #hashSchemeOf: (realm: string) => HashScheme;
   readonly #now: () => Date;
   readonly #bruteForceOf: (realm: string) => BruteForceSettings;
   readonly #events: EventSink;
@@ -112,8 +115,8 @@ export class AccountService {
   readonly #credentialStoreOf: (realm: string) => CredentialStore | undefined;
   /** Our own credential store, one per realm, made on first use. */
   readonly #localStores = new Map<string, LocalCredentialStore>();
-  /** A credential of no one's, checked for an unknown user so that they take as long as a wrong password; shared with `within`'s views. */
-  #decoy: { credential: Promise<Credential> | undefined } = { credential: undefined };
+  /** Credentials of no one's, one per hash scheme (by its JSON), checked for an unknown user so that they take as long as a wrong password; shared with `within`'s views. */
+  #decoys = new Map<string, Promise<Credential>>();
   readonly #dependencies: AccountServiceDependencies;
 
   constructor(dependencies: AccountServiceDependencies) {
@@ -121,6 +124,7 @@ export class AccountService {
     this.#store = dependencies.store;
     this.#hasher = dependencies.hasher;
     this.#policyOf = dependencies.policyOf;
+    this.#hashSchemeOf = dependencies.hashSchemeOf;
     this.#now = dependencies.now ?? (() => new Date());
     this.#bruteForceOf = dependencies.bruteForceOf ?? (() => DEFAULT_BRUTE_FORCE);
     this.#events = dependencies.events ?? { record: () => Promise.resolve() };
@@ -150,7 +154,7 @@ export class AccountService {
           }
         : {}),
     });
-    view.#decoy = this.#decoy;
+    view.#decoys = this.#decoys;
     return view;
   }
 
@@ -243,7 +247,7 @@ export class AccountService {
     }
     const user = await this.#findForLogin(realm, login);
     if (!user?.enabled) {
-      await this.#hasher.verify(password, await this.#decoyCredential());
+      await this.#hasher.verify(password, await this.#decoyCredential(this.#hashSchemeOf(realm)));
       return { valid: false };
     }
     if (!(await this.validatePassword(user, password, context, 'LOGIN'))) return { valid: false };
@@ -260,13 +264,18 @@ export class AccountService {
     return byEmail.length === 1 ? (byEmail[0] ?? null) : null;
   }
 
-  /** Made once, in the current scheme and cost, from a random password nobody knows. */
-  async #decoyCredential(): Promise<Credential> {
-    this.#decoy.credential ??= this.#hasher.hash(randomBytes(24).toString('base64')).catch((error: unknown) => {
-      this.#decoy.credential = undefined;
-      throw error;
-    });
-    return this.#decoy.credential;
+  /** Made once per scheme, in the realm's scheme and cost, from a random password nobody knows. */
+  async #decoyCredential(scheme: HashScheme): Promise<Credential> {
+    const key = JSON.stringify(scheme);
+    let decoy = this.#decoys.get(key);
+    if (!decoy) {
+      decoy = this.#hasher.hash(randomBytes(24).toString('base64'), scheme).catch((error: unknown) => {
+        this.#decoys.delete(key);
+        throw error;
+      });
+      this.#decoys.set(key, decoy);
+    }
+    return decoy;
   }
 
   /**
@@ -333,7 +342,7 @@ export class AccountService {
     if (input.password !== undefined) {
       const violations = this.#policyOf(input.realm).check(input.password, { username, email });
       if (violations.length > 0) throw new InvalidPasswordError(violations);
-      credential = { ...(await this.#hasher.hash(input.password)), id: randomUUID(), ...(input.temporary === true ? { temporary: true } : {}) };
+      credential = { ...(await this.#hasher.hash(input.password, this.#hashSchemeOf(input.realm))), id: randomUUID(), ...(input.temporary === true ? { temporary: true } : {}) };
     }
     const requiredActions = [...new Set([...(input.requiredActions ?? []), ...(input.temporary === true ? [UPDATE_PASSWORD] : [])])];
     try {
@@ -378,6 +387,7 @@ export class AccountService {
         users: this.#store,
         hasher: this.#hasher,
         policy: () => this.#policyOf(realm),
+        scheme: () => this.#hashSchemeOf(realm),
         now: this.#now,
         onRehashError: this.#onRehashError,
       });

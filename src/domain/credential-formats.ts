@@ -1,15 +1,17 @@
 /**
- * Credentials made by other systems, kept as they were until the user's next
- * successful password check upgrades them to our own scheme: plain bcrypt
- * (`$2a$`/`$2b$`/`$2y$`, as Auth0 and many apps export), and Keycloak's
- * `pbkdf2` (HMAC-SHA1), `pbkdf2-sha256`, `pbkdf2-sha512` and `argon2`.
+ * Credentials in other systems' formats, kept as they were until the user's
+ * next successful password check re-makes them in the realm's scheme: plain
+ * bcrypt (`$2a$`/`$2b$`/`$2y$`, as Auth0 and many apps export), and Keycloak's
+ * `pbkdf2` (HMAC-SHA1), `pbkdf2-sha256`, `pbkdf2-sha512` and `argon2`. A realm
+ * whose `hashAlgorithm` is a PBKDF2 stores its own credentials in Keycloak's
+ * PBKDF2 layout too, so they are verified here.
  *
  * Every hash runs off the event loop: bcrypt's and argon2's native async APIs
  * and node:crypto's async `pbkdf2` all work on libuv's threadpool.
  */
 import { pbkdf2 as pbkdf2Callback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import * as argon2 from 'argon2';
+import * as argon2 from '@node-rs/argon2';
 import bcrypt from 'bcrypt';
 import type { Credential, CredentialAlgorithm } from './store';
 
@@ -67,7 +69,7 @@ type Scheme =
   | { readonly kind: 'pbkdf2'; readonly digest: 'sha1' | 'sha256' | 'sha512'; readonly iterations: number; readonly salt: Buffer; readonly key: Buffer }
   | {
       readonly kind: 'argon2';
-      readonly options: Readonly<argon2.HashOptions> & { readonly raw: true; readonly salt: Buffer };
+      readonly options: Readonly<argon2.Options> & { readonly salt: Buffer };
       readonly key: Buffer;
     };
 
@@ -83,15 +85,22 @@ async function matches(password: string, scheme: Scheme): Promise<boolean> {
     }
     case 'argon2': {
       // Keycloak's Bouncy Castle generator turns the password into UTF-8 bytes (its default converter).
-      const derived = await argon2.hash(Buffer.from(password, 'utf8'), { ...scheme.options });
+      const derived = await argon2.hashRaw(Buffer.from(password, 'utf8'), { ...scheme.options });
       return derived.length === scheme.key.length && timingSafeEqual(derived, scheme.key);
     }
   }
 }
 
 const PBKDF2_DIGESTS = { pbkdf2: 'sha1', 'pbkdf2-sha256': 'sha256', 'pbkdf2-sha512': 'sha512' } as const;
-const ARGON2_TYPES = { id: argon2.argon2id, i: argon2.argon2i, d: argon2.argon2d } as const;
-const ARGON2_VERSIONS = { '1.3': 0x13, '1.0': 0x10 } as const;
+/**
+ * @node-rs/argon2's `Algorithm` and `Version` by Keycloak's names. Its enums are
+ * ambient `const` enums, absent at run time and not readable under
+ * `isolatedModules`, so their documented values are written out here.
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-enum-assignment */
+export const ARGON2_TYPES = { d: 0 as argon2.Algorithm, i: 1 as argon2.Algorithm, id: 2 as argon2.Algorithm } as const;
+export const ARGON2_VERSIONS = { '1.0': 0 as argon2.Version, '1.3': 1 as argon2.Version } as const;
+/* eslint-enable @typescript-eslint/no-unsafe-enum-assignment */
 
 /** Java's `int`, the type of Keycloak's `hashIterations`: any count Keycloak can have written. */
 const MAX_INT32 = 2 ** 31 - 1;
@@ -151,20 +160,19 @@ function checkCredential(credential: Credential): Scheme {
       if (type !== 'id' && type !== 'i' && type !== 'd') fail(`parameters.type must be "id", "i" or "d", got ${JSON.stringify(type)}`);
       const version = credential.parameters?.version;
       if (version !== '1.3' && version !== '1.0') fail(`parameters.version must be "1.3" or "1.0", got ${JSON.stringify(version)}`);
-      const parallelism = integerParameter(credential, 'parallelism', 1, 2 ** 24 - 1, fail);
+      const parallelism = integerParameter(credential, 'parallelism', 1, 255, fail);
       const hashLength = integerParameter(credential, 'hashLength', 4, MAX_INT32, fail);
       if (hashLength !== key.length) fail(`parameters.hashLength is ${hashLength} but the hash decodes to ${key.length} bytes`);
       return {
         kind: 'argon2',
         options: {
-          raw: true,
           salt,
-          type: ARGON2_TYPES[type as keyof typeof ARGON2_TYPES],
+          algorithm: ARGON2_TYPES[type as keyof typeof ARGON2_TYPES],
           version: ARGON2_VERSIONS[version as keyof typeof ARGON2_VERSIONS],
           memoryCost: integerParameter(credential, 'memory', 8 * parallelism, MAX_ARGON2_MEMORY_KIB, fail),
           timeCost: integerParameter(credential, 'iterations', 1, 2 ** 32 - 1, fail),
           parallelism,
-          hashLength,
+          outputLen: hashLength,
         },
         key,
       };

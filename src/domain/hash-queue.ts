@@ -53,8 +53,8 @@ export function hashQueueLimitsProblem(limits: HashQueueLimits): string | undefi
 }
 
 /**
- * Wrap a hasher so that at most `concurrency` hashes run at once (bcrypt's
- * async API queues without bound inside libuv's threadpool otherwise) and at
+ * Wrap a hasher so that at most `concurrency` hashes run at once (the
+ * bindings' async APIs queue without bound inside libuv's threadpool otherwise) and at
  * most `maxWaiting` wait; the next one is refused at once with
  * `HashQueueFullError` (503, `Retry-After`), so latency stays bounded under
  * overload instead of growing with the backlog. Waiting hashes run in arrival
@@ -62,7 +62,7 @@ export function hashQueueLimitsProblem(limits: HashQueueLimits): string | undefi
  * reaches the hasher, so it never waits here.
  *
  * @example
- * const hasher = createHashQueue(createBcryptHasher({ cost: 12 }), { concurrency: 4, maxWaiting: 8 });
+ * const hasher = createHashQueue(createPasswordHasher(), { concurrency: 4, maxWaiting: 8 });
  * await hasher.verify(password, credential); // or throws HashQueueFullError when 4 run and 8 wait
  */
 export function createHashQueue(inner: PasswordHasher, limits: HashQueueLimits, observer: HashQueueObserver = {}, now: () => number = () => performance.now()): QueuedHasher {
@@ -113,9 +113,9 @@ export function createHashQueue(inner: PasswordHasher, limits: HashQueueLimits, 
   };
 
   return {
-    hash: (password) => run('hash', () => inner.hash(password)),
+    hash: (password, scheme) => run('hash', () => inner.hash(password, scheme)),
     verify: (password, credential) => run('verify', () => inner.verify(password, credential)),
-    needsRehash: (credential) => inner.needsRehash(credential),
+    needsRehash: (credential, scheme) => inner.needsRehash(credential, scheme),
     get running() {
       return running;
     },

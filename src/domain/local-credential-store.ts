@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../errors';
 import type { PolicyViolation } from '../errors';
 import type { CredentialStore, PasswordCheck, SetPasswordOptions } from './credential-store';
-import type { PasswordHasher } from './hashing';
+import type { HashScheme, PasswordHasher } from './hashing';
 import { CredentialFormatError } from './credential-formats';
 import { DAY_MS } from './policy';
 import type { PasswordPolicy } from './policy';
@@ -25,6 +25,8 @@ export interface LocalCredentialStoreDependencies {
   readonly hasher: PasswordHasher;
   /** The realm's policy now: its reuse rules say which earlier credentials to remember. */
   readonly policy: () => PasswordPolicy;
+  /** The realm's hash scheme now: new credentials are made in it, and a right password kept otherwise is re-made in it. */
+  readonly scheme: () => HashScheme;
   readonly now: () => Date;
   /** Told when re-making a credential in the current scheme failed; the check's answer stands. */
   readonly onRehashError: (error: unknown) => void;
@@ -53,14 +55,15 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
   /**
    * A user without a credential has no password that validates, and a
    * temporary password stops validating when it expires. A right password
-   * kept in an older scheme or at a lower cost is made again in the current
-   * one, by compare-and-set: that is not a password change. Not when it is
+   * kept in another scheme than the realm's (another algorithm, other
+   * parameters) is made again in the realm's, once, by compare-and-set: that
+   * is not a password change. Not when it is
    * about to be replaced: the new credential is made in the current scheme.
    */
   async verify(user: UserRecord, password: string, options: { readonly toReplace: boolean }): Promise<PasswordCheck> {
     const credential = user.credential;
     if (!credential || !(await this.#matches(user, password, credential))) return { kind: 'invalid' };
-    if (!options.toReplace && this.#deps.hasher.needsRehash(credential)) await this.#rehash(user, credential, password);
+    if (!options.toReplace && this.#deps.hasher.needsRehash(credential, this.#deps.scheme())) await this.#rehash(user, credential, password);
     return { kind: 'valid' };
   }
 
@@ -100,7 +103,7 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
   async setPassword(user: UserRecord, password: string, options: SetPasswordOptions): Promise<void> {
     const now = this.#deps.now();
     const marks = options.temporary ? { temporary: true, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) } : {};
-    const next: Credential = { ...(await this.#deps.hasher.hash(password)), id: randomUUID(), ...marks };
+    const next: Credential = { ...(await this.#deps.hasher.hash(password, this.#deps.scheme())), id: randomUUID(), ...marks };
     const keep = credentialsToKeep(this.#deps.policy(), user, now);
     const history = user.credential && keep > 0 ? { previous: user.credential, keep } : undefined;
     const won = await this.#deps.users.compareAndSetCredential({
@@ -144,7 +147,7 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
       // The same password, so the same id and age (forceExpiredPasswordChange and passwordAge count from when it was set).
       const { id, createdAt, temporary, expiresAt } = credential;
       const next: Credential = {
-        ...(await this.#deps.hasher.hash(password)),
+        ...(await this.#deps.hasher.hash(password, this.#deps.scheme())),
         createdAt,
         id: id ?? randomUUID(),
         ...(temporary === undefined ? {} : { temporary }),

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PolicyViolation } from '../errors';
 import { unknownKeys } from './did-you-mean';
-import { normalizePassword } from './hashing';
+import { HASH_ALGORITHMS, normalizePassword } from './hashing';
+import type { HashAlgorithm } from './hashing';
 import { isCommonPassword, strengthScore } from './strength';
 
 /** What a rule may look at besides the password. */
@@ -33,6 +34,7 @@ export interface RuleDescription {
 export interface PasswordPolicy {
   /** The policy string it was parsed from, normalised. */
   readonly source: string;
+  /** The rules a password must meet; `hashAlgorithm` and `hashIterations` say how it is stored instead (`hashing`). */
   readonly rules: readonly PolicyRule[];
   check(password: string, context: PolicyContext): PolicyViolation[];
   /** The rules, machine-readable, for account pages that check as the user types. */
@@ -53,6 +55,12 @@ export interface PasswordPolicy {
    * asks for a new one (`UPDATE_PASSWORD`); 0 without the rule.
    */
   readonly expiresAfterDays: number;
+  /**
+   * `hashAlgorithm(name)` and `hashIterations(n)`: how new passwords are stored.
+   * Undefined when the policy lacks the rule (the server's default applies), or
+   * for `hashIterations(-1)`, Keycloak's "the algorithm's default".
+   */
+  readonly hashing: { readonly algorithm: HashAlgorithm | undefined; readonly iterations: number | undefined };
 }
 
 /** Thrown by `parsePasswordPolicy` for a policy string it cannot read. */
@@ -96,6 +104,8 @@ type Definition =
       /** Read the file at start-up; the test it returns is called per password. */
       readonly load: (path: string) => (password: string) => boolean;
     }
+  /** How passwords are stored, not what they may be: read by the realm's hash scheme, never checked against a password. */
+  | { readonly kind: 'hashing'; readonly message: (parameter: string | number) => string; readonly parse: (argument: string | undefined) => string | number | undefined }
   /** Keycloak policies that mean nothing here; naming them stops start-up with the reason. */
   | { readonly kind: 'unsupported'; readonly reason: string };
 
@@ -216,12 +226,29 @@ const RULES: Readonly<Record<string, Definition>> = {
     load: loadForbiddenList,
   },
   hashAlgorithm: {
-    kind: 'unsupported',
-    reason: 'passwords are hashed with bcrypt-sha256 at BCRYPT_COST; taken-over Keycloak hashes are verified and upgraded without it',
+    kind: 'hashing',
+    message: (algorithm) => `New passwords are stored with ${algorithm}.`,
+    parse(argument) {
+      // Keycloak's default when written without one (not in FIPS mode).
+      if (argument === undefined || argument === '') return 'argon2';
+      if (!(HASH_ALGORITHMS as readonly string[]).includes(argument)) {
+        throw new PolicySyntaxError(`hashAlgorithm(${argument}): unknown algorithm; known: ${HASH_ALGORITHMS.join(', ')}`);
+      }
+      return argument;
+    },
   },
   hashIterations: {
-    kind: 'unsupported',
-    reason: 'passwords are hashed with bcrypt-sha256; its work factor is BCRYPT_COST',
+    kind: 'hashing',
+    message: (n) => `New passwords are hashed with ${n} iterations.`,
+    parse(argument) {
+      // Keycloak's default value, -1, means the algorithm's own default.
+      if (argument === undefined || argument === '' || argument === '-1') return undefined;
+      const n = Number(argument);
+      if (!/^\d{1,10}$/.test(argument) || n < 1 || n > 2 ** 31 - 1) {
+        throw new PolicySyntaxError(`hashIterations(${argument}): the parameter must be a positive integer (or -1 for the algorithm's default)`);
+      }
+      return n;
+    },
   },
   maxAuthAge: {
     kind: 'unsupported',
@@ -305,6 +332,10 @@ function build(term: string): PolicyRule {
     }
     case 'unsupported':
       throw new PolicySyntaxError(`policy "${name}" is not supported: ${definition.reason}`);
+    case 'hashing': {
+      const parameter = definition.parse(argument);
+      return { policy: name, parameter, message: parameter === undefined ? '' : definition.message(parameter), accepts: elsewhere };
+    }
     case 'pattern': {
       if (argument === undefined || argument === '') throw new PolicySyntaxError(`${name} needs a pattern, e.g. ${name}([a-z]+)`);
       let pattern: RegExp;
@@ -354,20 +385,27 @@ export function parsePasswordPolicy(source: string): PasswordPolicy {
   if (typeof min === 'number' && typeof max === 'number' && min > max) {
     throw new PolicySyntaxError(`length(${min}) is more than maxLength(${max}); no password could pass`);
   }
+  const passwordRules = rules.filter((rule) => RULES[rule.policy]?.kind !== 'hashing');
+  const hashAlgorithm = rules.find((r) => r.policy === 'hashAlgorithm')?.parameter;
+  const hashIterations = rules.find((r) => r.policy === 'hashIterations')?.parameter;
   return {
     source: rules.map((r) => (r.parameter === undefined ? r.policy : `${r.policy}(${r.parameter})`)).join(' and '),
-    rules,
+    rules: passwordRules,
     check(password, context) {
       const normalised = normalizePassword(password);
-      return rules
+      return passwordRules
         .filter((rule) => !rule.accepts(normalised, context))
         .map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
     },
     history: parameterOf(rules, 'passwordHistory'),
     reuseDays: parameterOf(rules, 'passwordAge'),
     expiresAfterDays: parameterOf(rules, 'forceExpiredPasswordChange'),
+    hashing: {
+      algorithm: hashAlgorithm as HashAlgorithm | undefined,
+      iterations: typeof hashIterations === 'number' ? hashIterations : undefined,
+    },
     describe() {
-      return rules.map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
+      return passwordRules.map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
     },
   };
 }

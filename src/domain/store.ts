@@ -8,10 +8,12 @@ import type { DatabaseBudget } from './database-budget';
 import type { CountedFailure } from './lockout';
 
 /**
- * The hashing scheme that made a stored credential: ours (`bcrypt-sha256`), or
- * one taken over from another system and upgraded on the next success:
- * plain `bcrypt` (`$2a$`/`$2b$`/`$2y$`, as Auth0 and many apps export), and
- * Keycloak's `pbkdf2` (SHA-1), `pbkdf2-sha256`, `pbkdf2-sha512` and `argon2`.
+ * The hashing scheme that made a stored credential: `argon2` (ours as a PHC
+ * string in `hash`; Keycloak's with `salt` and `parameters`), `bcrypt-sha256`
+ * (ours), `pbkdf2`, `pbkdf2-sha256`, `pbkdf2-sha512` (Keycloak's layout, ours
+ * or imported), or plain `bcrypt` (`$2a$`/`$2b$`/`$2y$`, as Auth0 and many
+ * apps export). One that differs from the realm's scheme is re-made on the
+ * next right password.
  */
 export type CredentialAlgorithm = 'bcrypt-sha256' | 'bcrypt' | 'pbkdf2' | 'pbkdf2-sha256' | 'pbkdf2-sha512' | 'argon2';
 
@@ -21,8 +23,9 @@ export interface Credential {
   readonly id?: string | undefined;
   readonly algorithm: CredentialAlgorithm;
   /**
-   * For bcrypt schemes the encoded hash (salt and cost inside); for Keycloak's
-   * schemes the standard-base64 derived key, as Keycloak's `secretData.value`.
+   * For bcrypt schemes the encoded hash (salt and cost inside); for our argon2
+   * the PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`); for Keycloak's
+   * layout the standard-base64 derived key, as Keycloak's `secretData.value`.
    */
   readonly hash: string;
   /** Standard base64, for Keycloak's schemes (`secretData.salt`). */

@@ -1,33 +1,33 @@
-import { createBcryptHasher } from '../../src/domain/hashing';
+import { createPasswordHasher } from '../../src/domain/hashing';
 import type { PasswordHasher } from '../../src/domain/hashing';
 import { call, expectError } from '../helpers/api';
 import { TestIssuer } from '../helpers/issuer';
-import { startTestService, TEST_BCRYPT_COST } from '../helpers/setup';
+import { startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
 
 const VALIDATE = '/realms/alpha/password-resources/validate-password';
 const RESET = '/realms/alpha/password-resources/reset-password';
 const PASSWORD = 'the right password';
 
-/** bcrypt behind a gate: while it is closed, a hash that started holds its slot until the test opens it. */
+/** The hasher behind a gate: while it is closed, a hash that started holds its slot until the test opens it. */
 function gatedHasher(): { hasher: PasswordHasher; entered: () => number; close: () => void; open: () => void } {
-  const inner = createBcryptHasher({ cost: TEST_BCRYPT_COST });
+  const inner = createPasswordHasher();
   let entered = 0;
   let gate: Promise<void> = Promise.resolve();
   let open: () => void = () => undefined;
   return {
     hasher: {
-      async hash(password) {
+      async hash(password, scheme) {
         entered += 1;
         await gate;
-        return inner.hash(password);
+        return inner.hash(password, scheme);
       },
       async verify(password, credential) {
         entered += 1;
         await gate;
         return inner.verify(password, credential);
       },
-      needsRehash: (credential) => inner.needsRehash(credential),
+      needsRehash: (credential, scheme) => inner.needsRehash(credential, scheme),
     },
     entered: () => entered,
     close: () => {

@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import pino from 'pino';
 import { createApp } from '../../src/app';
-import { createBcryptHasher } from '../../src/domain/hashing';
+import { createPasswordHasher } from '../../src/domain/hashing';
 import { createPasswordResources } from '../../src/index';
 import type { PasswordResources } from '../../src/index';
 import type { BruteForceSettings } from '../../src/domain/lockout';
@@ -37,7 +37,7 @@ async function instance(uri: string, bruteForce: Partial<BruteForceSettings>) {
     realms: { alpha: { issuer: issuer.issuerOf('alpha'), bruteForce } },
     bcryptCost: 10,
     hashQueue: RELAXED_HASH_QUEUE,
-    hasher: countingHasher(createBcryptHasher({ cost: 10 }), counts),
+    hasher: countingHasher(createPasswordHasher(), counts),
     logger: pino({ level: 'silent' }),
   });
   await resources.ready();

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 describe('users taken over from a Keycloak export', () => {
-  it.each(Object.entries(USERS))('%s validates with the password they had in Keycloak, and is moved to bcrypt on that first success', async (username, user) => {
+  it.each(Object.entries(USERS))('%s validates with the password they had in Keycloak, and is moved to argon2id on that first success', async (username, user) => {
     const before = await service.resources.accounts.findByUsername('acme', username);
     expect(before?.credential?.algorithm).toBe(user.algorithm);
     const token = await issuer.sign({ sub: user.id }, { realm: 'acme' });
@@ -39,7 +39,7 @@ describe('users taken over from a Keycloak export', () => {
     const right = await call(service.app, 'post', VALIDATE, { token, body: { password: user.password } });
     expect((right.body as { valid: boolean }).valid).toBe(true);
     const after = await service.resources.accounts.findByUsername('acme', username);
-    expect(after?.credential?.algorithm).toBe('bcrypt-sha256');
+    expect(after?.credential?.hash).toMatch(/^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
     expect(after?.passwordChangedAt).toBeUndefined(); // an upgrade is not a change: the token still works
     const again = await call(service.app, 'post', VALIDATE, { token, body: { password: user.password } });
     expect((again.body as { valid: boolean }).valid).toBe(true);

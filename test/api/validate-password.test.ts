@@ -1,8 +1,8 @@
 import mongoose from 'mongoose';
-import { createBcryptHasher } from '../../src/domain/hashing';
+import { createPasswordHasher } from '../../src/domain/hashing';
 import { createMongooseUserStore } from '../../src/store/mongoose/user-store';
 import { call, expectError } from '../helpers/api';
-import { startTestService } from '../helpers/setup';
+import { startTestService, TEST_BCRYPT_SCHEME } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
 
 const PATH = '/realms/alpha/password-resources/validate-password';
@@ -46,7 +46,7 @@ describe('validate-password', () => {
 async function insertUser(uri: string, user: { id: string; username: string; enabled: boolean; password: string }): Promise<void> {
   const connection = mongoose.createConnection(uri);
   try {
-    const credential = await createBcryptHasher({ cost: 10 }).hash(user.password);
+    const credential = await createPasswordHasher().hash(user.password, TEST_BCRYPT_SCHEME);
     await createMongooseUserStore(connection).create({ realm: 'alpha', id: user.id, username: user.username, enabled: user.enabled, credential, requiredActions: [] });
   } finally {
     await connection.close();
@@ -79,9 +79,9 @@ describe('validate-password, beyond the happy path', () => {
 });
 
 describe('credential upgrades', () => {
-  it('re-makes a right password kept at a lower cost in the current one, without counting it as a change', async () => {
-    const { id, token } = await service.createUser('nora', 'nora long password'); // made at cost 10
-    const stronger = await startTestService('validate-rehash', { mongodbUri: service.uri, bcryptCost: 11, hasher: createBcryptHasher({ cost: 11 }) }, service.issuer);
+  it("re-makes a right password kept in another scheme in the realm's, without counting it as a change", async () => {
+    const { id, token } = await service.createUser('nora', 'nora long password'); // made with the default, argon2id
+    const stronger = await startTestService('validate-rehash', { mongodbUri: service.uri, hashAlgorithm: 'bcrypt', bcryptCost: 11, hasher: createPasswordHasher() }, service.issuer);
     try {
       const res = await call(stronger.app, 'post', PATH, { token, body: { password: 'nora long password' } });
       expect(res.body).toEqual({ valid: true });
@@ -97,7 +97,7 @@ describe('credential upgrades', () => {
     }
   });
 
-  it('leaves a credential at the current cost alone', async () => {
+  it("leaves a credential in the realm's scheme alone", async () => {
     const { token } = await service.createUser('olga', 'olga long password');
     const before = (await service.resources.accounts.findByUsername('alpha', 'olga'))?.credential?.hash;
     await call(service.app, 'post', PATH, { token, body: { password: 'olga long password' } });

@@ -79,7 +79,7 @@ describe('password-resources import-keycloak', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toBe('imported 4, unchanged 0, skipped 3 (realm "acme")\n');
     expect(first.stderr.split('\n')).toEqual([
-      'password-resources: realm "acme": password policy "length(8) and notUsername(undefined) and passwordHistory(3) and hashAlgorithm(argon2)" not applied: set PASSWORD_POLICY or realms.acme.passwordPolicy in CONFIG_FILE, e.g. "length(8) and notUsername and passwordHistory(3)", without hashAlgorithm/hashIterations (we hash with bcrypt-sha256)',
+      'password-resources: realm "acme": password policy "length(8) and notUsername(undefined) and passwordHistory(3) and hashAlgorithm(argon2)" not applied: set PASSWORD_POLICY or realms.acme.passwordPolicy in CONFIG_FILE, e.g. "length(8) and notUsername and passwordHistory(3) and hashAlgorithm(argon2)"',
       'password-resources: realm "acme": brute force detection {"failureFactor":5,"waitIncrementSeconds":60,"maxFailureWaitSeconds":900,"failureResetTimeSeconds":43200,"quickLoginCheckMilliSeconds":1000,"minimumQuickLoginWaitSeconds":60,"permanentLockout":false,"maxTemporaryLockouts":0} not applied: set realms.acme.bruteForce in CONFIG_FILE',
       `password-resources: skipped user "erin" (id ${exportedUser('erin').id}): no password credential (has otp)`,
       `password-resources: skipped user "frank" (id ${exportedUser('frank').id}): Keycloak credential: credentialData.algorithm "sha1-legacy-provider" is not supported (supported: argon2, pbkdf2, pbkdf2-sha256, pbkdf2-sha512, bcrypt)`,

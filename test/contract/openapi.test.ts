@@ -93,6 +93,9 @@ describe('README', () => {
   it.each([
     ['PORT', `\`${DEFAULTS.port}\``],
     ['BCRYPT_COST', `\`${DEFAULTS.bcryptCost}\``],
+    ['HASH_ALGORITHM', `\`${DEFAULTS.hashAlgorithm}\``],
+    ['ARGON2_MEMORY', `\`${DEFAULTS.argon2Memory}\``],
+    ['ARGON2_PARALLELISM', `\`${DEFAULTS.argon2Parallelism}\``],
     ['PASSWORD_POLICY', `\`${DEFAULTS.passwordPolicy}\``],
     ['LOG_LEVEL', `\`${DEFAULTS.logLevel}\``],
   ])('states the default of %s as the code has it', (variable, expected) => {

@@ -1,8 +1,8 @@
 import type { Express } from 'express';
 import pino from 'pino';
 import { createApp } from '../../src/app';
-import { createBcryptHasher } from '../../src/domain/hashing';
-import type { PasswordHasher } from '../../src/domain/hashing';
+import { createPasswordHasher } from '../../src/domain/hashing';
+import type { HashScheme, PasswordHasher } from '../../src/domain/hashing';
 import { createPasswordResources } from '../../src/index';
 import type { PasswordResources, PasswordResourcesOptions } from '../../src/index';
 import { testDatabaseUri } from './db';
@@ -10,6 +10,12 @@ import { TestIssuer } from './issuer';
 
 /** The lowest cost configuration allows, to keep the suite quick. */
 export const TEST_BCRYPT_COST = 10;
+
+/** bcrypt at the tests' cost, for realms and stores that hash with bcrypt. */
+export const TEST_BCRYPT_SCHEME: HashScheme = { algorithm: 'bcrypt', iterations: TEST_BCRYPT_COST };
+
+/** The service's default scheme (Keycloak's argon2id settings). */
+export const DEFAULT_ARGON2_SCHEME: HashScheme = { algorithm: 'argon2', iterations: 5, memory: 7168, parallelism: 1 };
 
 /** A waiting line long enough for every concurrent test: load shedding has its own tests. */
 export const RELAXED_HASH_QUEUE = { maxWaiting: 1_000 } as const;
@@ -25,15 +31,15 @@ export interface HashCounts {
 
 export function countingHasher(inner: PasswordHasher, counts: HashCounts): PasswordHasher {
   return {
-    hash: (password) => {
+    hash: (password, scheme) => {
       counts.hash += 1;
-      return inner.hash(password);
+      return inner.hash(password, scheme);
     },
     verify: (password, credential) => {
       counts.verify += 1;
       return inner.verify(password, credential);
     },
-    needsRehash: (credential) => inner.needsRehash(credential),
+    needsRehash: (credential, scheme) => inner.needsRehash(credential, scheme),
   };
 }
 
@@ -70,7 +76,7 @@ export async function startTestService(
     },
     bcryptCost: TEST_BCRYPT_COST,
     hashQueue: RELAXED_HASH_QUEUE,
-    hasher: countingHasher(createBcryptHasher({ cost: TEST_BCRYPT_COST }), counts),
+    hasher: countingHasher(createPasswordHasher(), counts),
     logger: pino({ level: 'silent' }),
     ...overrides,
   });

@@ -94,7 +94,7 @@ it('imports every user, and reports the policy and brute force settings it did n
   expect(imported.stderr).toMatch(/brute force detection \{[^}]*"failureFactor":7[^}]*\} not applied/);
 });
 
-it.each(USERS.map((user) => [user.username, user]))('validates %s with the same password and its Keycloak token, then keeps it as bcrypt-sha256', async (_name, user) => {
+it.each(USERS.map((user) => [user.username, user]))('validates %s with the same password and its Keycloak token, then keeps it as an argon2id PHC string', async (_name, user) => {
   const before = await store.findById(realm, ids[user.username] ?? '');
   expect({ algorithm: before?.credential?.algorithm, email: before?.email, enabled: before?.enabled }).toEqual({ algorithm: user.algorithm, email: `${user.username}@example.org`, enabled: true });
   const { access_token } = await keycloak.login(realm, 'spa', user.username, user.password);
@@ -102,7 +102,7 @@ it.each(USERS.map((user) => [user.username, user]))('validates %s with the same 
   expect((await call(service.app, 'post', path, { token: access_token, body: { password: 'not the password 0' } })).body).toEqual({ valid: false });
   expect((await call(service.app, 'post', path, { token: access_token, body: { password: user.password } })).body).toEqual({ valid: true });
   const after = await store.findById(realm, ids[user.username] ?? '');
-  expect(after?.credential?.algorithm).toBe('bcrypt-sha256');
+  expect(after?.credential?.hash).toMatch(/^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
   // A re-hash is not a change: the token still works.
   expect((await call(service.app, 'post', path, { token: access_token, body: { password: user.password } })).body).toEqual({ valid: true });
 });

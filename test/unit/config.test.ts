@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       mongodbUri: undefined,
       logLevel: 'info',
       resources: {
+        hashAlgorithm: 'argon2',
+        argon2: { memory: 7168, parallelism: 1 },
         bcryptCost: 12,
         hashQueue: { concurrency: availableParallelism(), maxWaiting: 2 * availableParallelism() },
         passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail',
@@ -40,6 +42,9 @@ describe('loadConfig', () => {
       OIDC_AUDIENCE: 'password-resources',
       PASSWORD_POLICY: 'length(12)',
       BCRYPT_COST: '11',
+      HASH_ALGORITHM: 'bcrypt',
+      ARGON2_MEMORY: '19456',
+      ARGON2_PARALLELISM: '2',
       LOG_LEVEL: 'warn',
       HASH_CONCURRENCY: '3',
       HASH_MAX_WAITING: '0',
@@ -49,6 +54,8 @@ describe('loadConfig', () => {
     expect(config.mongodbUri).toBe('mongodb://db.example/pr');
     expect(config.logLevel).toBe('warn');
     expect(config.resources.bcryptCost).toBe(11);
+    expect(config.resources.hashAlgorithm).toBe('bcrypt');
+    expect(config.resources.argon2).toEqual({ memory: 19456, parallelism: 2 });
     expect(config.resources.realms).toEqual({
       alpha: { issuer: 'https://idp.example/realms/alpha', audience: 'password-resources', passwordPolicy: 'length(12)' },
       beta: { issuer: 'https://idp.example/realms/beta', audience: 'password-resources', passwordPolicy: 'length(12)' },
@@ -101,6 +108,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, CONFIG_FILE: path }).resources.realms.alpha?.credentialStore).toEqual({ type: 'keycloak', clientId: 'password-resources', clientSecret: 's3cret' });
   });
 
+  it("passes a realm's argon2 settings from CONFIG_FILE to the router's options", () => {
+    const path = file('argon2.yaml', 'realms:\n  alpha:\n    passwordPolicy: hashAlgorithm(argon2) and hashIterations(2)\n    argon2: { memory: 19456, parallelism: 1 }\n');
+    expect(loadConfig({ ...base, CONFIG_FILE: path }).resources.realms.alpha).toMatchObject({ passwordPolicy: 'hashAlgorithm(argon2) and hashIterations(2)', argon2: { memory: 19456, parallelism: 1 } });
+  });
+
   it('lets the CLI run without REALMS', () => {
     expect(loadConfig({}, { requireRealms: false }).resources.realms).toEqual({});
   });
@@ -114,10 +126,16 @@ describe('loadConfig', () => {
     [{ PORT: '80a' }, 'PORT: must be an integer from 0 to 65535, got "80a"'],
     [{ PORT: '70000' }, 'PORT: must be an integer from 0 to 65535, got "70000"'],
     [{ BCRYPT_COST: '8' }, 'BCRYPT_COST: must be an integer from 10 to 15, got "8"'],
+    [{ HASH_ALGORITHM: 'scrypt' }, 'HASH_ALGORITHM: must be one of argon2, bcrypt, pbkdf2-sha512, pbkdf2-sha256, pbkdf2, got "scrypt"'],
+    [{ ARGON2_MEMORY: '4096' }, 'ARGON2_MEMORY: must be an integer from 7168 to 1048576, got "4096"'],
+    [{ ARGON2_PARALLELISM: '0' }, 'ARGON2_PARALLELISM: must be an integer from 1 to 16, got "0"'],
+    [{ PASSWORD_POLICY: 'hashIterations(200)' }, "PASSWORD_POLICY: hashIterations(200): must be an integer from 1 to 100 for argon2 (passes over memory; Keycloak ignores more than 100), got 200"],
+    [{ PASSWORD_POLICY: 'hashAlgorithm(bcrypt) and hashIterations(27500)' }, 'PASSWORD_POLICY: hashIterations(27500): must be an integer from 10 to 15 for bcrypt (the cost), got 27500'],
+    [{ HASH_ALGORITHM: 'pbkdf2-sha256', PASSWORD_POLICY: 'hashIterations(1000)' }, 'PASSWORD_POLICY: hashIterations(1000): must be an integer from 10000 to 10000000 for pbkdf2-sha256, got 1000'],
     [{ HASH_CONCURRENCY: '0' }, 'HASH_CONCURRENCY: must be an integer from 1 to 1024, got "0"'],
     [{ HASH_MAX_WAITING: 'many' }, 'HASH_MAX_WAITING: must be an integer from 0 to 1000000, got "many"'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght" (did you mean "length"?); known policies: length, maxLength, digits, lowerCase, upperCase, passwordHistory, passwordAge, forceExpiredPasswordChange, minStrength, specialChars, notUsername, notContainsUsername, notEmail, notCompromised, regexPattern, passwordBlacklist (got "lenght(12)")'],
+    [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght" (did you mean "length"?); known policies: length, maxLength, digits, lowerCase, upperCase, passwordHistory, passwordAge, forceExpiredPasswordChange, minStrength, specialChars, notUsername, notContainsUsername, notEmail, notCompromised, regexPattern, passwordBlacklist, hashAlgorithm, hashIterations (got "lenght(12)")'],
     [{ CONFIG_FILE: '/nonexistent/realms.yaml' }, 'CONFIG_FILE: cannot read "/nonexistent/realms.yaml": ENOENT'],
   ])('stops on %j with one line naming the setting', (overrides, message) => {
     expect(() => loadConfig({ ...base, ...overrides })).toThrow(new ConfigError(message));
@@ -133,6 +151,9 @@ describe('loadConfig', () => {
     ['realms:\n  alpha:\n    passwordPolicy: length(x)', /CONFIG_FILE: realms.alpha.passwordPolicy: length\(x\): the parameter must be an integer/],
     ['realms:\n  alpha:\n    revokeTokensOnPasswordChange: "no"', /CONFIG_FILE: realms.alpha.revokeTokensOnPasswordChange: must be true or false, got "no"/],
     ['realms:\n  alpha:\n    allowedClients: account-console', /CONFIG_FILE: realms.alpha.allowedClients: must be a list of names, got "account-console"/],
+    ['realms:\n  alpha:\n    argon2: { memory: 1024 }', /CONFIG_FILE: realms.alpha.argon2.memory: must be an integer from 7168 to 1048576 \(KiB\), got 1024/],
+    ['realms:\n  alpha:\n    argon2: { iterations: 3 }', /CONFIG_FILE: realms.alpha.argon2: unknown option "iterations" \(argon2's passes are the policy's hashIterations\)/],
+    ['realms:\n  alpha:\n    passwordPolicy: hashIterations(101)', /CONFIG_FILE: realms.alpha.passwordPolicy: hashIterations\(101\): must be an integer from 1 to 100 for argon2/],
     ['realms:\n  alpha:\n    maxAuthAge: 0', /CONFIG_FILE: realms.alpha.maxAuthAge: must be a positive integer \(seconds\), got 0/],
     ['realms:\n  alpha:\n    credentialStore: [keycloak]', /CONFIG_FILE: realms.alpha.credentialStore: must be mongodb or \{ type: keycloak, clientId, clientSecret, serverUrl, realm \}, got \["keycloak"\]/],
   ])('refuses a CONFIG_FILE holding %j with a message that teaches', (text, message) => {

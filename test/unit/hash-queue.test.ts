@@ -1,10 +1,11 @@
 import { createHashQueue, HashQueueFullError } from '../../src/domain/hash-queue';
 import type { HashQueueObserver } from '../../src/domain/hash-queue';
-import type { PasswordHasher } from '../../src/domain/hashing';
+import type { HashScheme, PasswordHasher } from '../../src/domain/hashing';
 import type { Credential } from '../../src/domain/store';
 import { TemporarilyUnavailableError } from '../../src/errors';
 
 const CREDENTIAL: Credential = { algorithm: 'bcrypt-sha256', hash: 'h', createdAt: new Date(0) };
+const SCHEME: HashScheme = { algorithm: 'bcrypt', iterations: 10 };
 
 /** A hasher whose every call waits until the test settles it; records the order calls started in. */
 function manualHasher(): { hasher: PasswordHasher; started: string[]; finish(index: number, valid?: boolean): void; fail(index: number): void } {
@@ -58,7 +59,7 @@ describe('the hash queue', () => {
     const rejected: number[] = [];
     const queue = createHashQueue(inner.hasher, { concurrency: 1, maxWaiting: 1 }, { rejected: () => rejected.push(1) });
     const first = queue.verify('a', CREDENTIAL);
-    const second = queue.hash('b');
+    const second = queue.hash('b', SCHEME);
     const refused = queue.verify('c', CREDENTIAL);
     await expect(refused).rejects.toBeInstanceOf(HashQueueFullError);
     await expect(refused).rejects.toBeInstanceOf(TemporarilyUnavailableError);
@@ -112,7 +113,7 @@ describe('the hash queue', () => {
     };
     const queue = createHashQueue(inner.hasher, { concurrency: 1, maxWaiting: 1 }, observer, () => clock);
     const first = queue.verify('a', CREDENTIAL);
-    const second = queue.hash('b');
+    const second = queue.hash('b', SCHEME);
     await tick();
     clock = 50;
     inner.finish(0);
@@ -125,9 +126,12 @@ describe('the hash queue', () => {
     expect(completed).toEqual([['verify', 0, 0.05], ['hash', 0.05, 0.07]]);
   });
 
-  it('passes needsRehash through without queueing', () => {
-    const queue = createHashQueue({ ...manualHasher().hasher, needsRehash: () => true }, { concurrency: 1, maxWaiting: 0 });
-    expect(queue.needsRehash(CREDENTIAL)).toBe(true);
+  it('passes needsRehash through without queueing, with the scheme', () => {
+    const asked: HashScheme[] = [];
+    const needsRehash = (_credential: Credential, scheme: HashScheme): boolean => asked.push(scheme) > 0;
+    const queue = createHashQueue({ ...manualHasher().hasher, needsRehash }, { concurrency: 1, maxWaiting: 0 });
+    expect(queue.needsRehash(CREDENTIAL, SCHEME)).toBe(true);
+    expect(asked).toEqual([SCHEME]);
   });
 
   it.each([

@@ -118,8 +118,10 @@ describe("Keycloak's rules", () => {
     ['passwordBlacklist', /passwordBlacklist needs a file/],
     ['passwordBlacklist(/nonexistent/list.txt)', /passwordBlacklist\(\/nonexistent\/list.txt\): cannot read \/nonexistent\/list.txt: ENOENT/],
     ['notCompromised(1)', /notCompromised takes no parameter, got "1"/],
-    ['hashAlgorithm(pbkdf2-sha256)', /policy "hashAlgorithm" is not supported: passwords are hashed with bcrypt-sha256/],
-    ['hashIterations(27500)', /policy "hashIterations" is not supported/],
+    ['hashAlgorithm(scrypt)', /hashAlgorithm\(scrypt\): unknown algorithm; known: argon2, bcrypt, pbkdf2-sha512, pbkdf2-sha256, pbkdf2/],
+    ['hashIterations(0)', /hashIterations\(0\): the parameter must be a positive integer \(or -1 for the algorithm's default\)/],
+    ['hashIterations(many)', /hashIterations\(many\): the parameter must be a positive integer/],
+    ['hashIterations(5) and hashIterations(6)', /policy "hashIterations" is given twice/],
     ['maxAuthAge(300)', /policy "maxAuthAge" is not supported: set the realm's maxAuthAge option/],
     ['digits(1) and digits(2)', /policy "digits" is given twice/],
     ['uppercase(1)', /unknown policy "uppercase" \(did you mean "upperCase"\?\)/],
@@ -133,6 +135,25 @@ describe("Keycloak's rules", () => {
       { policy: 'notUsername', message: 'The password must not be the username.' },
       { policy: 'regexPattern', parameter: '.*[0-9].*', message: 'The password must match the pattern .*[0-9].*.' },
     ]);
+  });
+});
+
+describe("Keycloak's hashing rules", () => {
+  it.each([
+    ['length(8)', undefined, undefined],
+    ['hashAlgorithm(pbkdf2-sha256) and hashIterations(27500)', 'pbkdf2-sha256', 27_500],
+    // Keycloak's defaults: argon2 for the algorithm, -1 ("the algorithm's own") for the iterations.
+    ['hashAlgorithm and hashIterations', 'argon2', undefined],
+    ['hashAlgorithm(bcrypt) and hashIterations(-1)', 'bcrypt', undefined],
+  ])('reads %j as algorithm %j with iterations %j', (source, algorithm, iterations) => {
+    expect(parsePasswordPolicy(source).hashing).toEqual({ algorithm, iterations });
+  });
+
+  it('says how passwords are stored, never what they may be: not checked, not described', () => {
+    const policy = parsePasswordPolicy('length(8) and hashAlgorithm(argon2) and hashIterations(3)');
+    expect(policy.source).toBe('length(8) and hashAlgorithm(argon2) and hashIterations(3)');
+    expect(policy.check('long enough', { username: 'alice', email: undefined })).toEqual([]);
+    expect(policy.describe()).toEqual([{ policy: 'length', parameter: 8, message: 'The password must have at least 8 characters.' }]);
   });
 });
 
