@@ -233,6 +233,127 @@ function row(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
+type Limit = { checksPerSecond: number; singleCheckMs: number };
+interface RealmResult {
+  readonly ours: Measured[];
+  readonly keycloak: Measured[];
+  readonly limits: Limit[];
+}
+
+/** Realm `same` and realm `defaults` in Keycloak, each with the public client and the user. */
+async function keycloakRealms(admin: KeycloakAdmin): Promise<Realm[]> {
+  const realms: Realm[] = [];
+  for (const [name, label, policy] of [
+    ['same', '(a) same argon2id, m=7168 KiB t=5 p=1, both sides', SAME_POLICY],
+    ['defaults', "(b) each side's defaults", DEFAULT_POLICY],
+  ] as const) {
+    // An hour of token life covers the run; brute force detection off, as in a new realm.
+    await admin.createRealm(name, { passwordPolicy: policy, accessTokenLifespan: 3600 });
+    await admin.createClient(name, { clientId: CLIENT, publicClient: true, directAccessGrantsEnabled: true, standardFlowEnabled: false });
+    const userId = await admin.createUser(name, { username: USER.username, password: USER.password });
+    const { body: credentials } = await admin.request<{ type: string; credentialData: string }[]>('GET', `/${name}/users/${userId}/credentials`);
+    realms.push({ name, label, policy, userId, token: '', ourCredential: '', keycloakCredential: credentials.find((c) => c.type === 'password')?.credentialData ?? '?' });
+  }
+  return realms;
+}
+
+/** The same realms and users on our side, created by the shipped CLI; the environment `serve` is started with. */
+async function ourRealms(realms: Realm[], databaseUri: string, keycloakUrl: string, scratch: string): Promise<Record<string, string>> {
+  const uri = new URL(databaseUri);
+  uri.pathname = '/bench_keycloak';
+  const configFile = join(scratch, 'realms.json');
+  writeFileSync(configFile, JSON.stringify({ realms: Object.fromEntries(realms.map((realm) => [realm.name, { passwordPolicy: realm.policy }])) }));
+  const env = { MONGODB_URI: uri.toString(), REALMS: realms.map((realm) => realm.name).join(','), OIDC_ISSUER_BASE_URL: keycloakUrl, CONFIG_FILE: configFile };
+  for (const realm of realms) {
+    await cli(['create-user', '--realm', realm.name, '--username', USER.username, '--id', realm.userId, '--password', USER.password], env);
+  }
+  const connection = await mongoose.createConnection(uri.toString()).asPromise();
+  try {
+    for (const realm of realms) {
+      const stored = await connection.collection('users').findOne({ realm: realm.name, userId: realm.userId });
+      realm.ourCredential = (stored?.credential as { hash?: string } | undefined)?.hash?.replace(/\$[^$]*\$[^$]*$/, '$…') ?? '?';
+    }
+  } finally {
+    await connection.close();
+  }
+  return env;
+}
+
+/** Warm-up, then rounds alternating ours, Keycloak's and the hash-only limit. */
+async function runRealm(realm: Realm, sides: { ourPort: number; kcPort: number; sampleOurs: CpuSampler; sampleKeycloak: CpuSampler }): Promise<RealmResult> {
+  log(`${realm.name}: warm-up ${String(WARMUP_SECONDS)} s each side (JIT, caches, connections)`);
+  await closedLoop({ port: sides.kcPort, connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: keycloakRequest(realm) });
+  await closedLoop({ port: sides.ourPort, connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: ourRequest(realm) });
+  const entry: RealmResult = { ours: [], keycloak: [], limits: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const ours = await measureRound(sides.ourPort, ourRequest(realm), sides.sampleOurs);
+    const theirs = await measureRound(sides.kcPort, keycloakRequest(realm), sides.sampleKeycloak);
+    const limit = await hashLimit(ROUND_SECONDS);
+    entry.ours.push(ours);
+    entry.keycloak.push(theirs);
+    entry.limits.push(limit);
+    log(
+      `${realm.name} round ${String(round)}: ours ${fmt(ours.checksPerSecond)}/s (p99 ${fmt(ours.p99)} ms, ${JSON.stringify(ours.statuses)}), ` +
+        `Keycloak ${fmt(theirs.checksPerSecond)}/s (p99 ${fmt(theirs.p99)} ms, ${JSON.stringify(theirs.statuses)}), hash-only ${fmt(limit.checksPerSecond)}/s`,
+    );
+  }
+  return entry;
+}
+
+const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+const median = (values: readonly number[]): number => percentile(values, 50);
+
+/** Throughput, latency and ratios, one block of rows per realm; the ratios of each realm. */
+function throughputRows(realm: Realm, entry: RealmResult): { rows: string[]; ratio: number; ofLimit: number } {
+  const ours = mean(entry.ours.map((m) => m.checksPerSecond));
+  const theirs = mean(entry.keycloak.map((m) => m.checksPerSecond));
+  const limit = mean(entry.limits.map((l) => l.checksPerSecond));
+  const rounds = (list: readonly Measured[]): string => list.map((m) => fmt(m.checksPerSecond)).join(', ');
+  const p = (list: readonly Measured[], key: 'p50' | 'p99'): string => fmt(median(list.map((m) => m[key])));
+  const limits = `${entry.limits.map((l) => fmt(l.checksPerSecond)).join(', ')}; one hash ${fmt(median(entry.limits.map((l) => l.singleCheckMs)))} ms`;
+  return {
+    rows: [
+      row([realm.label, 'ours: validate-password', fmt(ours), p(entry.ours, 'p50'), p(entry.ours, 'p99'), `**${fmt(ours / theirs, 2)}x**`, fmt(ours / limit, 2), rounds(entry.ours)]),
+      row([realm.label, 'Keycloak: password grant', fmt(theirs), p(entry.keycloak, 'p50'), p(entry.keycloak, 'p99'), '', '', rounds(entry.keycloak)]),
+      row([realm.label, 'argon2id hash-only limit (in-process)', fmt(limit), '-', '-', '', '1.00', limits]),
+    ],
+    ratio: ours / theirs,
+    ofLimit: ours / limit,
+  };
+}
+
+/** CPU ms per check by process, averaged over the rounds. */
+function cpuOf(list: readonly Measured[]): string {
+  const keys = Object.keys(list[0]?.cpuPerCheck ?? {});
+  const parts = keys.map((key) => [key, mean(list.map((m) => m.cpuPerCheck[key] ?? 0))] as const);
+  const total = parts.reduce((sum, [, v]) => sum + v, 0);
+  return `${parts.map(([key, v]) => `${key} ${fmt(v, 2)}`).join(', ')}; total ${fmt(total, 2)}`;
+}
+
+/** The printed report: throughput, CPU per check, the targets, the set-up. */
+function report(realms: readonly Realm[], results: Readonly<Record<string, RealmResult>>, setUp: string): { table: string; targets: { target: string; measured: string; pass: boolean }[] } {
+  const lines = [row(['realm', 'side', 'checks/s', 'p50 ms', 'p99 ms', 'ours / Keycloak', 'ours / hash-only limit', 'rounds (checks/s)']), row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---'])];
+  const cpuLines = ['', row(['realm', 'side', 'CPU ms per check, by process (mean of rounds)']), row(['---', '---', '---'])];
+  let same = { ratio: NaN, ofLimit: NaN };
+  for (const realm of realms) {
+    const entry = results[realm.name];
+    if (!entry) continue;
+    const { rows, ratio, ofLimit } = throughputRows(realm, entry);
+    if (realm.name === 'same') same = { ratio, ofLimit };
+    lines.push(...rows);
+    cpuLines.push(row([realm.label, 'ours', cpuOf(entry.ours)]), row([realm.label, 'Keycloak', cpuOf(entry.keycloak)]));
+  }
+  const targets = [
+    { target: 'validate-password >= 1.5x Keycloak, same argon2id parameters', measured: fmt(same.ratio, 2), pass: same.ratio >= 1.5 },
+    { target: 'validate-password >= 0.9 of the argon2id hash-only limit', measured: fmt(same.ofLimit, 2), pass: same.ofLimit >= 0.9 },
+  ];
+  lines.push(...cpuLines, '', row(['target', 'measured', 'result']), row(['---', '---', '---']));
+  for (const t of targets) lines.push(row([t.target, t.measured, t.pass ? 'pass' : 'MISS']));
+  lines.push('', setUp);
+  for (const realm of realms) lines.push(`${realm.name}: Keycloak credentialData ${realm.keycloakCredential}; ours ${realm.ourCredential}`);
+  return { table: lines.join('\n'), targets };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   process.env.JAVA_OPTS_APPEND = FULL_JIT;
@@ -245,124 +366,29 @@ async function main(): Promise<void> {
   try {
     const admin = new KeycloakAdmin(keycloak.url);
     const kcPort = Number(new URL(keycloak.url).port);
-    const realms: Realm[] = [];
-    for (const [name, label, policy] of [
-      ['same', '(a) same argon2id, m=7168 KiB t=5 p=1, both sides', SAME_POLICY],
-      ['defaults', "(b) each side's defaults", DEFAULT_POLICY],
-    ] as const) {
-      // An hour of token life covers the run; brute force detection off, as in a new realm.
-      await admin.createRealm(name, { passwordPolicy: policy, accessTokenLifespan: 3600 });
-      await admin.createClient(name, { clientId: CLIENT, publicClient: true, directAccessGrantsEnabled: true, standardFlowEnabled: false });
-      const userId = await admin.createUser(name, { username: USER.username, password: USER.password });
-      const { body: credentials } = await admin.request<{ type: string; credentialData: string }[]>('GET', `/${name}/users/${userId}/credentials`);
-      realms.push({ name, label, policy, userId, token: '', ourCredential: '', keycloakCredential: credentials.find((c) => c.type === 'password')?.credentialData ?? '?' });
-    }
-
-    const uri = new URL(database.uri);
-    uri.pathname = '/bench_keycloak';
-    const configFile = join(scratch, 'realms.json');
-    writeFileSync(configFile, JSON.stringify({ realms: Object.fromEntries(realms.map((realm) => [realm.name, { passwordPolicy: realm.policy }])) }));
-    const env = { MONGODB_URI: uri.toString(), REALMS: realms.map((realm) => realm.name).join(','), OIDC_ISSUER_BASE_URL: keycloak.url, CONFIG_FILE: configFile };
-    for (const realm of realms) {
-      await cli(['create-user', '--realm', realm.name, '--username', USER.username, '--id', realm.userId, '--password', USER.password], env);
-    }
-    const connection = await mongoose.createConnection(uri.toString()).asPromise();
-    try {
-      for (const realm of realms) {
-        const stored = await connection.collection('users').findOne({ realm: realm.name, userId: realm.userId });
-        realm.ourCredential = (stored?.credential as { hash?: string } | undefined)?.hash?.replace(/\$[^$]*\$[^$]*$/, '$…') ?? '?';
-      }
-    } finally {
-      await connection.close();
-    }
-    service = await startService(env);
-    const ourPort = service.port;
-    const database_ = pidsOf(`secantusd.*${new URL(database.uri).port}`);
-    const sampleOurs = cpuSampler({ ours: { pids: [service.pid], split: true }, database: { pids: database_ } });
-    const sampleKeycloak = cpuSampler({ Keycloak: { pids: pidsOf(`http-port ${String(kcPort)}`) } });
-
+    const realms = await keycloakRealms(admin);
+    service = await startService(await ourRealms(realms, database.uri, keycloak.url, scratch));
+    const sides = {
+      ourPort: service.port,
+      kcPort,
+      sampleOurs: cpuSampler({ ours: { pids: [service.pid], split: true }, database: { pids: pidsOf(`secantusd.*${new URL(database.uri).port}`) } }),
+      sampleKeycloak: cpuSampler({ Keycloak: { pids: pidsOf(`http-port ${String(kcPort)}`) } }),
+    };
+    const results: Record<string, RealmResult> = {};
     for (const realm of realms) {
       realm.token = (await admin.login(realm.name, CLIENT, USER.username, USER.password)).access_token;
       log(`${realm.name}: Keycloak stores ${realm.keycloakCredential}; we store ${realm.ourCredential}`);
+      results[realm.name] = await runRealm(realm, sides);
     }
-
-    const results: Record<string, { ours: Measured[]; keycloak: Measured[]; limits: { checksPerSecond: number; singleCheckMs: number }[] }> = {};
-    for (const realm of realms) {
-      log(`${realm.name}: warm-up ${WARMUP_SECONDS} s each side (JIT, caches, connections)`);
-      await closedLoop({ port: kcPort, connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: keycloakRequest(realm) });
-      await closedLoop({ port: ourPort, connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: ourRequest(realm) });
-      const entry = { ours: [] as Measured[], keycloak: [] as Measured[], limits: [] as { checksPerSecond: number; singleCheckMs: number }[] };
-      results[realm.name] = entry;
-      for (let round = 1; round <= ROUNDS; round++) {
-        const ours = await measureRound(ourPort, ourRequest(realm), sampleOurs);
-        const theirs = await measureRound(kcPort, keycloakRequest(realm), sampleKeycloak);
-        const limit = await hashLimit(ROUND_SECONDS);
-        entry.ours.push(ours);
-        entry.keycloak.push(theirs);
-        entry.limits.push(limit);
-        log(
-          `${realm.name} round ${round}: ours ${fmt(ours.checksPerSecond)}/s (p99 ${fmt(ours.p99)} ms, ${JSON.stringify(ours.statuses)}), ` +
-            `Keycloak ${fmt(theirs.checksPerSecond)}/s (p99 ${fmt(theirs.p99)} ms, ${JSON.stringify(theirs.statuses)}), hash-only ${fmt(limit.checksPerSecond)}/s`,
-        );
-      }
-    }
-
-    const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
-    const median = (values: readonly number[]): number => percentile(values, 50);
-    const lines: string[] = [];
-    lines.push(row(['realm', 'side', 'checks/s', 'p50 ms', 'p99 ms', 'ours / Keycloak', 'ours / hash-only limit', 'rounds (checks/s)']));
-    lines.push(row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---']));
-    const summary: Record<string, { ours: number; keycloak: number; ratio: number; ofLimit: number }> = {};
-    for (const realm of realms) {
-      const entry = results[realm.name];
-      if (!entry) continue;
-      const ours = mean(entry.ours.map((m) => m.checksPerSecond));
-      const theirs = mean(entry.keycloak.map((m) => m.checksPerSecond));
-      const limit = mean(entry.limits.map((l) => l.checksPerSecond));
-      summary[realm.name] = { ours, keycloak: theirs, ratio: ours / theirs, ofLimit: ours / limit };
-      const rounds = (list: readonly Measured[]): string => list.map((m) => fmt(m.checksPerSecond)).join(', ');
-      lines.push(row([realm.label, 'ours: validate-password', fmt(ours), fmt(median(entry.ours.map((m) => m.p50))), fmt(median(entry.ours.map((m) => m.p99))), `**${fmt(ours / theirs, 2)}x**`, fmt(ours / limit, 2), rounds(entry.ours)]));
-      lines.push(row([realm.label, 'Keycloak: password grant', fmt(theirs), fmt(median(entry.keycloak.map((m) => m.p50))), fmt(median(entry.keycloak.map((m) => m.p99))), '', '', rounds(entry.keycloak)]));
-      const limits = entry.limits;
-      lines.push(row([realm.label, 'argon2id hash-only limit (in-process)', fmt(limit), '-', '-', '', '1.00', `${limits.map((l) => fmt(l.checksPerSecond)).join(', ')}; one hash ${fmt(median(limits.map((l) => l.singleCheckMs)))} ms`]));
-    }
-    lines.push('');
-    lines.push(row(['realm', 'side', 'CPU ms per check, by process (mean of rounds)']));
-    lines.push(row(['---', '---', '---']));
-    for (const realm of realms) {
-      const entry = results[realm.name];
-      if (!entry) continue;
-      const cpu = (list: readonly Measured[]): string => {
-        const keys = Object.keys(list[0]?.cpuPerCheck ?? {});
-        const parts = keys.map((key) => [key, mean(list.map((m) => m.cpuPerCheck[key] ?? 0))] as const);
-        const total = parts.reduce((sum, [, v]) => sum + v, 0);
-        return `${parts.map(([key, v]) => `${key} ${fmt(v, 2)}`).join(', ')}; total ${fmt(total, 2)}`;
-      };
-      lines.push(row([realm.label, 'ours', cpu(entry.ours)]));
-      lines.push(row([realm.label, 'Keycloak', cpu(entry.keycloak)]));
-    }
-    const same = summary.same;
-    const targets = [
-      { target: 'validate-password >= 1.5x Keycloak, same argon2id parameters', measured: fmt(same?.ratio ?? NaN, 2), pass: (same?.ratio ?? 0) >= 1.5 },
-      { target: 'validate-password >= 0.9 of the argon2id hash-only limit', measured: fmt(same?.ofLimit ?? NaN, 2), pass: (same?.ofLimit ?? 0) >= 0.9 },
-    ];
-    lines.push('');
-    lines.push(row(['target', 'measured', 'result']));
-    lines.push(row(['---', '---', '---']));
-    for (const t of targets) lines.push(row([t.target, t.measured, t.pass ? 'pass' : 'MISS']));
-    lines.push('');
-    const whole = Math.round((Date.now() - started) / 1000);
-    lines.push(
+    const setUp =
       `machine: ${String(machine.cores)} cores (${machine.cpu}), ${String(machine.memoryGb)} GB, node ${machine.node}; database ${database.kind}; ` +
-        `Keycloak 26.7.3 start-dev, JAVA_OPTS_APPEND=${FULL_JIT}; autocannon ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds of ${String(ROUND_SECONDS)} s per side, ` +
-        `alternating, after ${String(WARMUP_SECONDS)} s warm-up; ours: ${describeHashScheme(SAME_SCHEME)} (both realms); whole run ${String(whole)} s`,
-    );
-    for (const realm of realms) lines.push(`${realm.name}: Keycloak credentialData ${realm.keycloakCredential}; ours ${realm.ourCredential}`);
-    const table = lines.join('\n');
+      `Keycloak 26.7.3 start-dev, JAVA_OPTS_APPEND=${FULL_JIT}; autocannon ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds of ${String(ROUND_SECONDS)} s per side, ` +
+      `alternating, after ${String(WARMUP_SECONDS)} s warm-up; ours: ${describeHashScheme(SAME_SCHEME)} (both realms); whole run ${String(Math.round((Date.now() - started) / 1000))} s`;
+    const { table, targets } = report(realms, results, setUp);
     process.stdout.write(`${table}\n`);
     mkdirSync(join(__dirname, 'results'), { recursive: true });
     const file = join(__dirname, 'results', `keycloak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ machine, results, summary, targets, table }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ machine, results, targets, table }, null, 2)}\n`);
     log(`written ${file}`);
   } finally {
     await service?.stop();
