@@ -3,10 +3,23 @@ import bcrypt from 'bcrypt';
 import { CredentialFormatError, verifyForeignCredential } from './credential-formats';
 import type { Credential } from './store';
 
-/** Hashes new passwords and verifies presented ones against stored credentials. */
+/** What a caller may pass along with a hash or a verification. */
+export interface HashOptions {
+  /**
+   * Aborted when the caller no longer wants the answer (its client went away):
+   * a hasher that queues work (`createHashQueue`) drops it before it runs.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Hashes new passwords and verifies presented ones against stored credentials.
+ * Any scheme fits: the hash queue in front of it only measures how long each
+ * operation takes.
+ */
 export interface PasswordHasher {
-  hash(password: string): Promise<Credential>;
-  verify(password: string, credential: Credential): Promise<boolean>;
+  hash(password: string, options?: HashOptions): Promise<Credential>;
+  verify(password: string, credential: Credential, options?: HashOptions): Promise<boolean>;
   /** Whether a credential that just verified should be made again with `hash` (an older scheme, a lower cost). */
   needsRehash(credential: Credential): boolean;
 }

@@ -54,8 +54,8 @@ beforeAll(async () => {
   service = await startTestService(
     'load-shedding',
     {
-      // One hash at a time and nobody waiting: the second concurrent password check is one too many.
-      hashQueue: { concurrency: 1, maxWaiting: 0 },
+      // One hash at a time and no time for any to wait: the second concurrent password check is one too many.
+      hashQueue: { concurrency: 1, budgetMs: 0 },
       hasher: gate.hasher,
       realms: { alpha: { issuer: issuer.issuerOf('alpha'), bruteForce: { failureFactor: 1, quickLoginCheckMilliSeconds: 0 } } },
     },
@@ -69,7 +69,7 @@ afterAll(async () => {
 });
 
 describe('load shedding', () => {
-  it('answers 503 with Retry-After at once when the hash queue is full, and serves what it took', async () => {
+  it('answers 503 with Retry-After at once when the time budget is spent, and serves what it took', async () => {
     const [holder, busy, other] = [await service.createUser('holder', PASSWORD), await service.createUser('busy', PASSWORD), await service.createUser('other', PASSWORD)];
     gate.close();
     const before = gate.entered();
@@ -84,9 +84,10 @@ describe('load shedding', () => {
       expect(res.headers['retry-after']).toBe('1');
     }
     expect(gate.entered()).toBe(before + 1); // refused before any hash
-    // Shed without a write: no audit event for an overload.
+    // Shed without a write: no audit event for an overload, no guess taken from the users' lockout budgets.
     expect(await service.resources.metrics.getSingleMetricAsString('password_resources_audit_events_total')).not.toMatch(/_ERROR/);
-    expect(await service.resources.metrics.getSingleMetricAsString('password_resources_hash_queue_rejected_total')).toMatch(/ 2$/m);
+    expect(await service.resources.metrics.getSingleMetricAsString('password_resources_hash_queue_rejected_total')).toMatch(/\{reason="budget"\} 2$/m);
+    for (const user of [busy, other]) expect((await service.resources.accounts.findByUsername('alpha', user === busy ? 'busy' : 'other'))?.loginFailures).toBeUndefined();
 
     gate.open();
     expect((await holding).body).toEqual({ valid: true });

@@ -23,7 +23,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       resources: {
         bcryptCost: 12,
-        hashQueue: { concurrency: availableParallelism(), maxWaiting: 2 * availableParallelism() },
+        hashQueue: { concurrency: availableParallelism(), budgetMs: 15_000, intervalMs: 1_000 },
         passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail',
         realms: { alpha: { issuer: 'https://idp.example/realms/alpha', passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail' } },
       },
@@ -42,9 +42,10 @@ describe('loadConfig', () => {
       BCRYPT_COST: '11',
       LOG_LEVEL: 'warn',
       HASH_CONCURRENCY: '3',
-      HASH_MAX_WAITING: '0',
+      HASH_QUEUE_BUDGET_MS: '0',
+      HASH_QUEUE_INTERVAL_MS: '250',
     });
-    expect(config.resources.hashQueue).toEqual({ concurrency: 3, maxWaiting: 0 });
+    expect(config.resources.hashQueue).toEqual({ concurrency: 3, budgetMs: 0, intervalMs: 250 });
     expect(config.port).toBe(9090);
     expect(config.mongodbUri).toBe('mongodb://db.example/pr');
     expect(config.logLevel).toBe('warn');
@@ -115,7 +116,12 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT: must be an integer from 0 to 65535, got "70000"'],
     [{ BCRYPT_COST: '8' }, 'BCRYPT_COST: must be an integer from 10 to 15, got "8"'],
     [{ HASH_CONCURRENCY: '0' }, 'HASH_CONCURRENCY: must be an integer from 1 to 1024, got "0"'],
-    [{ HASH_MAX_WAITING: 'many' }, 'HASH_MAX_WAITING: must be an integer from 0 to 1000000, got "many"'],
+    [{ HASH_QUEUE_BUDGET_MS: 'long' }, 'HASH_QUEUE_BUDGET_MS: must be an integer from 0 to 600000, got "long"'],
+    [{ HASH_QUEUE_INTERVAL_MS: '5' }, 'HASH_QUEUE_INTERVAL_MS: must be an integer from 10 to 600000, got "5"'],
+    [
+      { HASH_MAX_WAITING: '4' },
+      'HASH_MAX_WAITING: is no longer read: hashes are admitted by time, not by count; set HASH_QUEUE_BUDGET_MS (the most time queued work may need) instead',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
     [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght" (did you mean "length"?); known policies: length, maxLength, digits, lowerCase, upperCase, passwordHistory, passwordAge, forceExpiredPasswordChange, minStrength, specialChars, notUsername, notContainsUsername, notEmail, notCompromised, regexPattern, passwordBlacklist (got "lenght(12)")'],
     [{ CONFIG_FILE: '/nonexistent/realms.yaml' }, 'CONFIG_FILE: cannot read "/nonexistent/realms.yaml": ENOENT'],
