@@ -1,8 +1,10 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createBcryptHasher } from '../../src/domain/hashing';
 import type { PasswordHasher } from '../../src/domain/hashing';
 import { call, expectError } from '../helpers/api';
 import { TestIssuer } from '../helpers/issuer';
-import { startTestService, TEST_BCRYPT_COST } from '../helpers/setup';
+import { RELAXED_BRUTE_FORCE, startTestService, TEST_BCRYPT_COST } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
 
 const VALIDATE = '/realms/alpha/password-resources/validate-password';
@@ -41,8 +43,8 @@ function gatedHasher(): { hasher: PasswordHasher; entered: () => number; close: 
   };
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 let issuer: TestIssuer;
@@ -117,5 +119,60 @@ describe('load shedding', () => {
     expect(gate.entered()).toBe(before + 1);
     gate.open();
     expect((await holding).body).toEqual({ valid: true });
+  });
+});
+
+describe('a client that goes away', () => {
+  let gated: ReturnType<typeof gatedHasher>;
+  let queued: TestService;
+  beforeAll(async () => {
+    gated = gatedHasher();
+    queued = await startTestService(
+      'load-shedding-abandoned',
+      {
+        // One hash at a time, and room to wait.
+        hashQueue: { concurrency: 1, budgetMs: 60_000, intervalMs: 60_000 },
+        hasher: gated.hasher,
+        realms: { alpha: { issuer: issuer.issuerOf('alpha'), bruteForce: RELAXED_BRUTE_FORCE } },
+      },
+      issuer,
+    );
+  });
+  afterAll(async () => {
+    gated.open();
+    await queued.close();
+  });
+
+  it('has its waiting password check dropped before the hash, and its guess given back', async () => {
+    const [holder, leaver] = [await queued.createUser('holder', PASSWORD), await queued.createUser('leaver', PASSWORD)];
+    const server = createServer(queued.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const metric = async (name: string): Promise<string> => queued.resources.metrics.getSingleMetricAsString(name);
+    try {
+      gated.close();
+      const before = gated.entered();
+      const holding = call(queued.app, 'post', VALIDATE, { token: holder.token, body: { password: PASSWORD } });
+      await until(() => gated.entered() === before + 1);
+      const leaving = request({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        method: 'POST',
+        path: VALIDATE,
+        headers: { authorization: `Bearer ${leaver.token}`, 'content-type': 'application/json' },
+      });
+      leaving.on('error', () => undefined);
+      leaving.end(JSON.stringify({ password: PASSWORD }));
+      await until(async () => /_waiting 1$/m.test(await metric('password_resources_hash_queue_waiting')));
+      leaving.destroy();
+      await until(async () => /\{reason="abandoned"\} 1$/m.test(await metric('password_resources_hash_queue_rejected_total')));
+      expect(await metric('password_resources_hash_queue_waiting')).toMatch(/_waiting 0$/m);
+      gated.open();
+      expect((await holding).body).toEqual({ valid: true });
+      expect(gated.entered()).toBe(before + 1); // the leaver's password was never checked
+      expect((await queued.resources.accounts.findByUsername('alpha', 'leaver'))?.loginFailures?.count ?? 0).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
