@@ -82,8 +82,9 @@ describe('load shedding', () => {
       call(service.app, 'post', RESET, { token: other.token, body: { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' } }),
     ]);
     for (const res of tooMany) {
+      // Retry-After: the time the queued work needs by the measured hash time, in whole seconds, at least 1.
       expectError(res, 503, 'temporarily_unavailable');
-      expect(res.headers['retry-after']).toBe('1');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     }
     expect(gate.entered()).toBe(before + 1); // refused before any hash
     // Shed without a write: no audit event for an overload, no guess taken from the users' lockout budgets.
