@@ -1,5 +1,6 @@
 import { TemporarilyUnavailableError } from '../errors';
 import type { HashOptions, PasswordHasher } from './hashing';
+import type { Credential } from './store';
 
 /**
  * How hashing work is admitted: by the time the waiting work needs, not by a
@@ -110,7 +111,6 @@ interface Waiter {
   /** Admitted during a standing overload: promised to start within about one hash time. */
   readonly fresh: boolean;
   start(): void;
-  refuse(error: HashQueueFullError): void;
 }
 
 /** Cumulative arrivals and completions at an instant, to compare their rates over a window. */
@@ -150,47 +150,185 @@ interface Sample {
 export function createHashQueue(inner: PasswordHasher, limits: HashQueueLimits, observer: HashQueueObserver = {}, now: () => number = () => performance.now()): QueuedHasher {
   const problem = hashQueueLimitsProblem(limits);
   if (problem) throw new RangeError(`hash queue ${problem}`);
-  const { concurrency, budgetMs, intervalMs } = limits;
+  return new TimedHashQueue(inner, limits, observer, now);
+}
+
+/** The queue `createHashQueue` makes: the state, and one method per step of a hash's way through it. */
+class TimedHashQueue implements QueuedHasher {
   /** Oldest first. */
-  const line: Waiter[] = [];
-  let running = 0;
-  let hashMs = INITIAL_HASH_MS;
-  let measured = false;
-  let overloaded = false;
-  let overloadSince = 0;
+  readonly #line: Waiter[] = [];
+  #running = 0;
+  #hashMs = INITIAL_HASH_MS;
+  #measured = false;
+  #overloaded = false;
+  #overloadSince = 0;
   /** Since when more than one hash time of work has waited, without a break. */
-  let aboveSince: number | undefined;
-  let arrivals = 0;
-  let completions = 0;
+  #aboveSince: number | undefined;
+  #arrivals = 0;
+  #completions = 0;
   /** Samples a sixteenth of an interval apart, covering the last interval. */
-  const samples: Sample[] = [];
+  readonly #samples: Sample[] = [];
 
-  const report = (): void => {
-    observer.depth?.(running, line.length);
-  };
-  /** Time until a hash arriving now would start, when every slot is busy. */
-  const waitAhead = (): number => ((line.length + 1) * hashMs) / concurrency;
-  const retryAfter = (): number => Math.max(1, Math.ceil(((line.length + running) * hashMs) / concurrency / 1000));
+  constructor(
+    private readonly inner: PasswordHasher,
+    private readonly limits: HashQueueLimits,
+    private readonly observer: HashQueueObserver,
+    private readonly now: () => number,
+  ) {}
 
-  const setOverloaded = (value: boolean, at: number): void => {
-    overloaded = value;
-    overloadSince = at;
-    aboveSince = undefined;
-    observer.overload?.(value);
-  };
+  hash(password: string, options?: HashOptions): Promise<Credential> {
+    return this.#run('hash', options, () => this.inner.hash(password));
+  }
 
-  const sample = (at: number): void => {
-    const last = samples.at(-1);
-    if (last === undefined || at - last.at >= intervalMs / 16) samples.push({ at, arrivals, completions });
-    while (samples.length > 1 && (samples[1]?.at ?? at) <= at - intervalMs) samples.shift();
-  };
+  verify(password: string, credential: Credential, options?: HashOptions): Promise<boolean> {
+    return this.#run('verify', options, () => this.inner.verify(password, credential));
+  }
 
-  /** Arrivals and completions since the first sample at or after `from`, if that sample is a quarter interval old. */
-  const since = (from: number, at: number): { arrivals: number; completions: number } | undefined => {
-    const base = samples.find((s) => s.at >= from);
-    if (base === undefined || base.at > at - intervalMs / 4) return undefined;
-    return { arrivals: arrivals - base.arrivals, completions: completions - base.completions };
-  };
+  needsRehash(credential: Credential): boolean {
+    return this.inner.needsRehash(credential);
+  }
+
+  refuseIfFull(): void {
+    const refusal = this.#admissionRefusal();
+    if (refusal === undefined) return;
+    // Counted as an arrival: a standing overload lasts while refused work keeps coming.
+    this.#arrivals += 1;
+    this.#observe(this.now());
+    throw this.#refuse(refusal);
+  }
+
+  async calibrate(): Promise<void> {
+    const startedAt = this.now();
+    try {
+      await this.inner.hash('calibration: not a password anyone has');
+      this.#measure(this.now() - startedAt);
+    } catch {
+      // The first real hashes measure instead.
+    }
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+
+  get waiting(): number {
+    return this.#line.length;
+  }
+
+  get overloaded(): boolean {
+    return this.#overloaded;
+  }
+
+  get hashTimeMs(): number {
+    return this.#hashMs;
+  }
+
+  async #run<T>(operation: 'hash' | 'verify', options: HashOptions | undefined, work: () => Promise<T>): Promise<T> {
+    const signal = options?.signal;
+    const queuedAt = await this.#acquire(signal);
+    try {
+      // The caller left while this waited: the slot goes to the next one, nothing is hashed.
+      if (signal?.aborted === true) throw this.#refuse('abandoned');
+      const startedAt = this.now();
+      const result = await work();
+      const ranMs = this.now() - startedAt;
+      this.#measure(ranMs);
+      this.observer.completed?.(operation, (startedAt - queuedAt) / 1000, ranMs / 1000);
+      return result;
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Resolves when a slot is ours; throws when refused, when the wait passes the budget, or when `signal` aborts. */
+  async #acquire(signal: AbortSignal | undefined): Promise<number> {
+    const at = this.now();
+    this.#arrivals += 1;
+    if (signal?.aborted === true) throw this.#refuse('abandoned');
+    const refusal = this.#admissionRefusal();
+    if (refusal !== undefined) {
+      this.#observe(at);
+      throw this.#refuse(refusal);
+    }
+    if (this.#running < this.limits.concurrency) {
+      this.#running += 1;
+      this.#observe(at);
+      this.#report();
+      return at;
+    }
+    await this.#wait(at, signal);
+    return at;
+  }
+
+  /** Wait in line until `start()`, or leave it when the budget runs out or `signal` aborts. */
+  #wait(at: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const leave = (reason: HashRefusal): void => {
+        const index = this.#line.indexOf(waiter);
+        if (index < 0) return;
+        this.#line.splice(index, 1);
+        cleanup();
+        this.#observe(this.now());
+        this.#report();
+        reject(this.#refuse(reason));
+      };
+      const onAbort = (): void => {
+        leave('abandoned');
+      };
+      const timer = setTimeout(() => {
+        leave('expired');
+      }, this.limits.budgetMs);
+      timer.unref();
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        enqueuedAt: at,
+        fresh: this.#overloaded,
+        start: () => {
+          cleanup();
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#line.push(waiter);
+      this.#observe(at);
+      this.#report();
+    });
+  }
+
+  /** Hand the slot to the next in line (running stays the same), or free it. */
+  #release(): void {
+    const at = this.now();
+    this.#completions += 1;
+    const waiter = this.#next(at);
+    if (waiter) waiter.start();
+    else this.#running -= 1;
+    this.#observe(at);
+    this.#report();
+  }
+
+  /** The next waiter to run: first come first served, or in a standing overload the newest, unless one admitted then has waited a hash time. */
+  #next(at: number): Waiter | undefined {
+    if (!this.#overloaded) return this.#line.shift();
+    const starving = this.#line.findIndex((w) => w.fresh && at - w.enqueuedAt >= this.#hashMs);
+    return starving >= 0 ? this.#line.splice(starving, 1)[0] : this.#line.pop();
+  }
+
+  #admissionRefusal(): HashRefusal | undefined {
+    const { concurrency, budgetMs } = this.limits;
+    if (this.#running < concurrency && this.#line.length === 0) return undefined;
+    if (this.#overloaded) return this.#line.length < concurrency ? undefined : 'overload';
+    // The time until a hash arriving now would start, every slot being busy.
+    return ((this.#line.length + 1) * this.#hashMs) / concurrency <= budgetMs ? undefined : 'budget';
+  }
+
+  #refuse(reason: HashRefusal): HashQueueFullError {
+    this.observer.rejected?.(reason);
+    const drainMs = ((this.#line.length + this.#running) * this.#hashMs) / this.limits.concurrency;
+    return new HashQueueFullError(reason, Math.max(1, Math.ceil(drainMs / 1000)));
+  }
 
   /**
    * After every change. A standing overload begins when more than one hash
@@ -199,164 +337,52 @@ export function createHashQueue(inner: PasswordHasher, limits: HashQueueLimits, 
    * burst that has stopped arriving is only draining). It ends when they no
    * longer do over half an interval, or when nothing is left to do.
    */
-  const observe = (at: number): void => {
-    sample(at);
-    if (overloaded) {
-      const recent = since(Math.max(overloadSince, at - intervalMs / 2), at);
-      if ((running === 0 && line.length === 0) || (recent !== undefined && recent.arrivals <= recent.completions)) setOverloaded(false, at);
+  #observe(at: number): void {
+    const { intervalMs, concurrency } = this.limits;
+    this.#sample(at);
+    if (this.#overloaded) {
+      const recent = this.#since(Math.max(this.#overloadSince, at - intervalMs / 2), at);
+      if ((this.#running === 0 && this.#line.length === 0) || (recent !== undefined && recent.arrivals <= recent.completions)) this.#setOverloaded(false, at);
       return;
     }
-    if (line.length <= concurrency) {
-      aboveSince = undefined;
+    if (this.#line.length <= concurrency) {
+      this.#aboveSince = undefined;
       return;
     }
-    aboveSince ??= at;
-    if (at - aboveSince < intervalMs) return;
-    const recent = since(Math.max(aboveSince + intervalMs / 2, at - intervalMs / 2), at);
-    if (recent !== undefined && recent.arrivals > recent.completions) setOverloaded(true, at);
-  };
+    this.#aboveSince ??= at;
+    if (at - this.#aboveSince < intervalMs) return;
+    const recent = this.#since(Math.max(this.#aboveSince + intervalMs / 2, at - intervalMs / 2), at);
+    if (recent !== undefined && recent.arrivals > recent.completions) this.#setOverloaded(true, at);
+  }
 
-  const refuse = (reason: HashRefusal): HashQueueFullError => {
-    observer.rejected?.(reason);
-    return new HashQueueFullError(reason, retryAfter());
-  };
+  #setOverloaded(value: boolean, at: number): void {
+    this.#overloaded = value;
+    this.#overloadSince = at;
+    this.#aboveSince = undefined;
+    this.observer.overload?.(value);
+  }
 
-  const admissionRefusal = (): HashRefusal | undefined => {
-    if (running < concurrency && line.length === 0) return undefined;
-    if (overloaded) return line.length < concurrency ? undefined : 'overload';
-    return waitAhead() <= budgetMs ? undefined : 'budget';
-  };
+  #sample(at: number): void {
+    const { intervalMs } = this.limits;
+    const last = this.#samples.at(-1);
+    if (last === undefined || at - last.at >= intervalMs / 16) this.#samples.push({ at, arrivals: this.#arrivals, completions: this.#completions });
+    while (this.#samples.length > 1 && (this.#samples[1]?.at ?? at) <= at - intervalMs) this.#samples.shift();
+  }
 
-  /** The next waiter to run: first come first served, or in a standing overload the newest, unless one admitted then has waited a hash time. */
-  const next = (at: number): Waiter | undefined => {
-    if (!overloaded) return line.shift();
-    const starving = line.findIndex((w) => w.fresh && at - w.enqueuedAt >= hashMs);
-    return starving >= 0 ? line.splice(starving, 1)[0] : line.pop();
-  };
+  /** Arrivals and completions since the first sample at or after `from`, if that sample is a quarter interval old. */
+  #since(from: number, at: number): { arrivals: number; completions: number } | undefined {
+    const base = this.#samples.find((s) => s.at >= from);
+    if (base === undefined || base.at > at - this.limits.intervalMs / 4) return undefined;
+    return { arrivals: this.#arrivals - base.arrivals, completions: this.#completions - base.completions };
+  }
 
-  /** Resolves when a slot is ours; throws when refused, when the wait passes the budget, or when `signal` aborts. */
-  const acquire = async (signal: AbortSignal | undefined): Promise<number> => {
-    const at = now();
-    arrivals += 1;
-    if (signal?.aborted === true) throw refuse('abandoned');
-    const refusal = admissionRefusal();
-    if (refusal !== undefined) {
-      observe(at);
-      throw refuse(refusal);
-    }
-    if (running < concurrency) {
-      running += 1;
-      observe(at);
-      report();
-      return at;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const leave = (reason: HashRefusal): void => {
-        const index = line.indexOf(waiter);
-        if (index < 0) return;
-        line.splice(index, 1);
-        cleanup();
-        observe(now());
-        report();
-        reject(refuse(reason));
-      };
-      const onAbort = (): void => {
-        leave('abandoned');
-      };
-      const timer = setTimeout(() => {
-        leave('expired');
-      }, budgetMs);
-      timer.unref();
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        enqueuedAt: at,
-        fresh: overloaded,
-        start: () => {
-          cleanup();
-          resolve();
-        },
-        refuse: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      line.push(waiter);
-      observe(at);
-      report();
-    });
-    return at;
-  };
+  #measure(ms: number): void {
+    this.#hashMs = this.#measured ? this.#hashMs + SMOOTHING * (ms - this.#hashMs) : ms;
+    this.#measured = true;
+    this.observer.hashTime?.(this.#hashMs / 1000);
+  }
 
-  /** Hand the slot to the next in line (running stays the same), or free it. */
-  const release = (): void => {
-    const at = now();
-    completions += 1;
-    const waiter = next(at);
-    if (waiter) waiter.start();
-    else running -= 1;
-    observe(at);
-    report();
-  };
-
-  const measure = (ms: number): void => {
-    hashMs = measured ? hashMs + SMOOTHING * (ms - hashMs) : ms;
-    measured = true;
-    observer.hashTime?.(hashMs / 1000);
-  };
-
-  const run = async <T>(operation: 'hash' | 'verify', options: HashOptions | undefined, work: () => Promise<T>): Promise<T> => {
-    const signal = options?.signal;
-    const queuedAt = await acquire(signal);
-    try {
-      // The caller left while this waited: the slot goes to the next one, nothing is hashed.
-      if (signal?.aborted === true) throw refuse('abandoned');
-      const startedAt = now();
-      const result = await work();
-      const ranMs = now() - startedAt;
-      measure(ranMs);
-      observer.completed?.(operation, (startedAt - queuedAt) / 1000, ranMs / 1000);
-      return result;
-    } finally {
-      release();
-    }
-  };
-
-  return {
-    hash: (password, options) => run('hash', options, () => inner.hash(password)),
-    verify: (password, credential, options) => run('verify', options, () => inner.verify(password, credential)),
-    needsRehash: (credential) => inner.needsRehash(credential),
-    refuseIfFull() {
-      const refusal = admissionRefusal();
-      if (refusal === undefined) return;
-      // Counted as an arrival: a standing overload lasts while refused work keeps coming.
-      arrivals += 1;
-      observe(now());
-      throw refuse(refusal);
-    },
-    async calibrate() {
-      const startedAt = now();
-      try {
-        await inner.hash('calibration: not a password anyone has');
-        measure(now() - startedAt);
-      } catch {
-        // The first real hashes measure instead.
-      }
-    },
-    get running() {
-      return running;
-    },
-    get waiting() {
-      return line.length;
-    },
-    get overloaded() {
-      return overloaded;
-    },
-    get hashTimeMs() {
-      return hashMs;
-    },
-  };
+  #report(): void {
+    this.observer.depth?.(this.#running, this.#line.length);
+  }
 }
