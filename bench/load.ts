@@ -106,29 +106,32 @@ export async function closedLoop(options: { port: number; connections: number; s
 /**
  * Requests at `rate` per second, evenly spaced, for `seconds`, whatever the
  * answers; then waits for every answer (or its timeout), so nothing is left
- * uncounted.
+ * uncounted. With `measureFrom` (seconds), requests sent before then are
+ * recorded in `onset` instead: the start of a sustained load, told apart
+ * from what follows.
  */
-export async function openLoop(options: { port: number; rate: number; seconds: number; timeoutMs: number; next: () => BenchRequest }): Promise<LoadResult> {
+export async function openLoop(options: { port: number; rate: number; seconds: number; timeoutMs: number; measureFrom?: number; next: () => BenchRequest }): Promise<LoadResult & { onset?: LoadResult }> {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
-  const statuses: Record<string, number> = {};
-  const latencies: Record<string, number[]> = {};
-  let errors = 0;
+  const main = { statuses: {} as Record<string, number>, latencies: {} as Record<string, number[]>, errors: 0, sent: 0 };
+  const early = { statuses: {} as Record<string, number>, latencies: {} as Record<string, number[]>, errors: 0, sent: 0 };
   const total = Math.round(options.rate * options.seconds);
+  const onsetCount = Math.round(options.rate * (options.measureFrom ?? 0));
   const interval = 1000 / options.rate;
   const pending: Promise<void>[] = [];
-  const fire = (req: BenchRequest): Promise<void> =>
+  const fire = (req: BenchRequest, into: typeof main): Promise<void> =>
     new Promise<void>((resolve) => {
+      into.sent += 1;
       const start = performance.now();
       const outgoing = request({ host: '127.0.0.1', port: options.port, method: req.method, path: req.path, headers: req.headers, agent }, (res) => {
         res.resume();
         res.on('end', () => {
-          record({ statuses, latencies }, res.statusCode ?? 0, performance.now() - start);
+          record(into, res.statusCode ?? 0, performance.now() - start);
           resolve();
         });
       });
       outgoing.setTimeout(options.timeoutMs, () => outgoing.destroy(new Error('timeout')));
       outgoing.on('error', () => {
-        errors += 1;
+        into.errors += 1;
         resolve();
       });
       outgoing.end(req.body);
@@ -138,7 +141,7 @@ export async function openLoop(options: { port: number; rate: number; seconds: n
   while (sent < total) {
     const due = Math.min(total, Math.floor((performance.now() - started) / interval) + 1);
     while (sent < due) {
-      pending.push(fire(options.next()));
+      pending.push(fire(options.next(), sent < onsetCount ? early : main));
       sent += 1;
     }
     const wait = started + sent * interval - performance.now();
@@ -146,5 +149,42 @@ export async function openLoop(options: { port: number; rate: number; seconds: n
   }
   await Promise.all(pending);
   agent.destroy();
-  return { seconds: (performance.now() - started) / 1000, sent, statuses, errors, latencies };
+  const seconds = (performance.now() - started) / 1000;
+  const measured = { seconds: seconds - (options.measureFrom ?? 0), sent: main.sent, statuses: main.statuses, errors: main.errors, latencies: main.latencies };
+  return onsetCount > 0 ? { ...measured, onset: { seconds: options.measureFrom ?? 0, sent: early.sent, statuses: early.statuses, errors: early.errors, latencies: early.latencies } } : measured;
+}
+
+/**
+ * `count` requests sent at once, each on a connection of its own (what a
+ * login storm or an SPA release does); `seconds` is the drain time, from the
+ * first sent to the last answered.
+ */
+export async function burst(options: { port: number; count: number; timeoutMs: number; next: () => BenchRequest }): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  const result = { statuses: {} as Record<string, number>, latencies: {} as Record<string, number[]> };
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.count }, () => {
+      const req = options.next();
+      return new Promise<void>((resolve) => {
+        const start = performance.now();
+        const outgoing = request({ host: '127.0.0.1', port: options.port, method: req.method, path: req.path, headers: req.headers, agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            record(result, res.statusCode ?? 0, performance.now() - start);
+            resolve();
+          });
+        });
+        outgoing.setTimeout(options.timeoutMs, () => outgoing.destroy(new Error('timeout')));
+        outgoing.on('error', () => {
+          errors += 1;
+          resolve();
+        });
+        outgoing.end(req.body);
+      });
+    }),
+  );
+  agent.destroy();
+  return { seconds: (performance.now() - started) / 1000, sent: options.count, statuses: result.statuses, errors, latencies: result.latencies };
 }

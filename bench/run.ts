@@ -25,7 +25,7 @@ import { prepareSet } from './scenarios/set';
 import type { SetResult } from './scenarios/set';
 import { twoInstances } from './scenarios/two-instances';
 import { serviceTimings, startService } from './service';
-import { CONCURRENCY, CORES, COST, log, MAX_WAITING, PHASE_SECONDS, REALM } from './settings';
+import { CONCURRENCY, CORES, COST, HASH_QUEUE, log, PHASE_SECONDS, REALM } from './settings';
 
 /** Every phase on one database of `users` users, with one service (and a second, for `withSecondInstance`). */
 async function runSet(issuer: TestIssuer, databaseUri: string, users: number, withSecondInstance: boolean): Promise<SetResult> {
@@ -53,7 +53,7 @@ async function runSet(issuer: TestIssuer, databaseUri: string, users: number, wi
 async function main(): Promise<void> {
   const started = performance.now();
   const machine = { cores: CORES, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
-  log(`machine: ${JSON.stringify(machine)}; bcrypt cost ${COST}; hash queue ${CONCURRENCY} running + ${MAX_WAITING} waiting; phases ${PHASE_SECONDS} s`);
+  log(`machine: ${JSON.stringify(machine)}; bcrypt cost ${COST}; hash queue ${CONCURRENCY} running, budget ${HASH_QUEUE.budgetMs} ms, interval ${HASH_QUEUE.intervalMs} ms; phases ${PHASE_SECONDS} s`);
   const database = await startMongoServer({ env: { ...process.env, MONGODB_URI: process.env.BENCH_MONGODB_URI ?? '' }, log });
   const issuer = await TestIssuer.start();
   try {

@@ -10,11 +10,19 @@ export const COST = Number(process.env.BENCH_BCRYPT_COST ?? 10);
 export const SCHEME: HashScheme = { algorithm: 'bcrypt', iterations: COST };
 export const PHASE_SECONDS = Number(process.env.BENCH_PHASE_SECONDS ?? 5);
 export const CORES = availableParallelism();
-/** What `serve` runs with by default: one hash per core, two waiting per slot. */
+/** What `serve` runs with by default: one hash per core, admitted by the default time budget. */
 export const CONCURRENCY = CORES;
-export const MAX_WAITING = DEFAULTS.hashWaitingPerSlot * CONCURRENCY;
-/** Closed-loop connections at saturation: as many requests as the hash queue takes at once, so none is shed. */
-export const SATURATION_CONNECTIONS = CONCURRENCY + MAX_WAITING;
+export const HASH_QUEUE = { concurrency: CONCURRENCY, budgetMs: DEFAULTS.hashQueueBudgetMs, intervalMs: DEFAULTS.hashQueueIntervalMs };
+/** Closed-loop connections at saturation: three requests per core, enough to keep every core hashing while the rest of each request's work overlaps. */
+export const SATURATION_CONNECTIONS = 3 * CONCURRENCY;
+/**
+ * The start of the 3x overload, reported apart: the interval that tells a
+ * standing overload from a burst, then the time to drain what was admitted
+ * meanwhile (about two seconds of work at 3x).
+ */
+export const OVERLOAD_ONSET_SECONDS = (2 * DEFAULTS.hashQueueIntervalMs) / 1000 + 2;
+/** Requests sent at once in the burst phase: a login storm. */
+export const BURST = 100;
 export const REALM = 'bench';
 export const PASSWORD = 'bench password 0000';
 /** Users whose tokens the validation phases cycle through (each sees at most one wrong password per phase). */

@@ -71,10 +71,19 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const storage = assembleStorage(resolved, observability);
   const { events, adminEvents } = assembleAuditSinks(storage.events, observability);
   const { mailer, notify } = assembleMail(realmOf, observability);
-  const { accounts, credentialStores } = assembleAccounts(resolved, { realmOf, users: storage.users, events, notify, observability });
+  const { accounts, credentialStores, hashQueue } = assembleAccounts(resolved, { realmOf, users: storage.users, events, notify, observability });
+  // The first realm's scheme stands for all: admission then measures every hash as it runs.
+  const [firstRealm] = [...resolved.realms.values()];
+  let calibrated: Promise<void> | undefined;
+  const ready = async (): Promise<void> => {
+    await storage.ready();
+    // Admission reckons with a measured hash time from the first request on.
+    calibrated ??= hashQueue.calibrate(firstRealm.hashScheme);
+    await calibrated;
+  };
   const recovery = assembleRecovery({ realmOf, publicUrl: resolved.publicUrl, storage, accounts, mailer, events, logger: observability.logger });
   const administration = assembleAdministration({ realmOf, users: storage.users, accounts, recovery, mailer, adminEvents, eventLog: storage.events });
-  const loginServers = assembleLoginServers(resolved.realms, storage.loginServers, storage.ready, observability.logger);
+  const loginServers = assembleLoginServers(resolved.realms, storage.loginServers, ready, observability.logger);
   const router = assembleRouters(resolved, { ...observability, ready: loginServers.ready, accounts, recovery, administration, noteLoginServer: loginServers.note });
 
   return {

@@ -58,9 +58,13 @@ function hashQueueMetrics(registers: Registers): HashQueueObserver {
   const hashWaiting = new Gauge({ name: `${METRIC_PREFIX}hash_queue_waiting`, help: 'Password hashes waiting for a hashing slot now.', registers });
   const hashRejected = new Counter({
     name: `${METRIC_PREFIX}hash_queue_rejected_total`,
-    help: 'Password hashes refused at once (503) because the waiting line was full.',
+    help: 'Password hashes refused (503): over the time budget, shed in a standing overload, waited past the budget, or whose client went away (abandoned).',
+    labelNames: ['reason'],
     registers,
   });
+  for (const reason of ['budget', 'overload', 'expired', 'abandoned']) hashRejected.inc({ reason }, 0);
+  const hashOverloaded = new Gauge({ name: `${METRIC_PREFIX}hash_queue_overloaded`, help: '1 while a standing overload is shed (newest first, admission within one hash time), else 0.', registers });
+  const hashTime = new Gauge({ name: `${METRIC_PREFIX}hash_time_estimate_seconds`, help: 'The moving average of one hash or verification that admission reckons with.', registers });
   const hashDuration = new Histogram({
     name: `${METRIC_PREFIX}hash_duration_seconds`,
     help: 'Time one password hash or verification ran, after its wait.',
@@ -80,8 +84,14 @@ function hashQueueMetrics(registers: Registers): HashQueueObserver {
       hashRunning.set(running);
       hashWaiting.set(waiting);
     },
-    rejected() {
-      hashRejected.inc();
+    rejected(reason) {
+      hashRejected.inc({ reason });
+    },
+    overload(overloaded) {
+      hashOverloaded.set(overloaded ? 1 : 0);
+    },
+    hashTime(seconds) {
+      hashTime.set(seconds);
     },
     completed(operation, waitSeconds, runSeconds) {
       hashWait.observe({ operation }, waitSeconds);

@@ -2,7 +2,7 @@
 import type { TestIssuer } from '../../test/helpers/issuer';
 import { cycle, tokensFor } from '../fixtures';
 import type { BenchRequest, LoadResult } from '../load';
-import { phase } from '../phase';
+import { phase, phases as measurePhases } from '../phase';
 import type { Phase } from '../phase';
 import type { Service } from '../service';
 import { JSON_CONTENT, RESET_USERS, VALIDATE, VALIDATE_USERS } from '../settings';
@@ -33,6 +33,8 @@ export interface BenchSet {
   validateAs(password: string): () => BenchRequest;
   /** Measure one phase and keep it among the set's phases. */
   run(name: string, expected: readonly number[], load: () => Promise<LoadResult>): Promise<Phase>;
+  /** Measure one load as several phases (`split` names each part) and keep them. */
+  runSplit<R extends LoadResult>(expected: readonly number[], load: () => Promise<R>, split: (result: R) => [string, LoadResult][]): Promise<Phase[]>;
   readonly phases: Phase[];
 }
 
@@ -59,6 +61,11 @@ export async function prepareSet(issuer: TestIssuer, service: Service, users: nu
     async run(name, expected, load) {
       const measured = await phase(service, name, users, expected, load);
       phases.push(measured);
+      return measured;
+    },
+    async runSplit(expected, load, split) {
+      const measured = await measurePhases(service, users, expected, load, split);
+      phases.push(...measured);
       return measured;
     },
   };

@@ -26,6 +26,7 @@ export async function twoInstances(set: BenchSet, env: Record<string, string>): 
       errors: both.errors,
       expectedP99Ms: percentile(latenciesOf(both, [200]), 99),
       shedP99Ms: percentile(latenciesOf(both, [503]), 99),
+      seconds: both.seconds,
     };
     log(`${combined.name}: ${combined.throughput.toFixed(1)}/s statuses ${JSON.stringify(both.statuses)}`);
     return combined;

@@ -3,8 +3,8 @@ import type { PasswordChange } from '../domain/account-service';
 import type { CredentialStore } from '../domain/credential-store';
 import type { EventSink } from '../domain/events';
 import { createHashQueue } from '../domain/hash-queue';
+import type { QueuedHasher } from '../domain/hash-queue';
 import { createPasswordHasher } from '../domain/hashing';
-import type { PasswordHasher } from '../domain/hashing';
 import type { UserRecord, UserStore } from '../domain/store';
 import type { ResolvedRealm } from '../config/realm-options';
 import type { ResolvedOptions } from '../options';
@@ -20,6 +20,8 @@ export interface Accounts {
   readonly accounts: AccountService;
   /** By realm name; realms whose passwords are ours are absent. */
   readonly credentialStores: ReadonlyMap<string, CredentialStore>;
+  /** The queue every hash goes through; `calibrate()` it before the first request. */
+  readonly hashQueue: QueuedHasher;
 }
 
 /** What the account service is built from. */
@@ -54,8 +56,8 @@ function keycloakCredentialStores(realms: Iterable<ResolvedRealm>, { logger }: O
   return stores;
 }
 
-/** Every hash goes through one bounded queue, the host's hasher or ours, whatever the realm's scheme. */
-function queuedHasher(resolved: Pick<ResolvedOptions, 'hasher' | 'hashQueue'>, { logger, metrics }: Observability): PasswordHasher {
+/** Every hash goes through one queue admitting by time, the host's hasher or ours, whatever the realm's scheme. */
+function queuedHasher(resolved: Pick<ResolvedOptions, 'hasher' | 'hashQueue'>, { logger, metrics }: Observability): QueuedHasher {
   const { concurrency } = resolved.hashQueue;
   // libuv reads UV_THREADPOOL_SIZE once, at its first use; the serve command sets it before anything else.
   const threadpool = Number(process.env.UV_THREADPOOL_SIZE ?? '') || LIBUV_DEFAULT_THREADPOOL;
@@ -67,10 +69,12 @@ function queuedHasher(resolved: Pick<ResolvedOptions, 'hasher' | 'hashQueue'>, {
 
 export function assembleAccounts(resolved: ResolvedOptions, { realmOf, users, events, notify, observability }: AccountsDependencies): Accounts {
   const credentialStores = keycloakCredentialStores(resolved.realms.values(), observability);
+  const hashQueue = queuedHasher(resolved, observability);
   const accounts = new AccountService({
     credentialStoreOf: (realm) => credentialStores.get(realm),
     store: users,
-    hasher: queuedHasher(resolved, observability),
+    hasher: hashQueue,
+    admission: hashQueue,
     policyOf: (realm) => realmOf(realm).policy,
     hashSchemeOf: (realm) => realmOf(realm).hashScheme,
     bruteForceOf: (realm) => realmOf(realm).bruteForce,
@@ -80,5 +84,5 @@ export function assembleAccounts(resolved: ResolvedOptions, { realmOf, users, ev
     },
     onPasswordChanged: notify,
   });
-  return { accounts, credentialStores };
+  return { accounts, credentialStores, hashQueue };
 }

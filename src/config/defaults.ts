@@ -49,10 +49,17 @@ export const DEFAULTS = {
   /** The largest legitimate body is two passwords; 16 KiB leaves room and stops floods early. */
   bodyLimitBytes: 16_384,
   /**
-   * Hashes waiting per running one: under overload an accepted request waits at
-   * most about two hashes' time before its own, and the rest get a fast 503.
+   * A burst is queued while the cores finish it within this time (100 checks at
+   * bcrypt cost 12 on 2 cores take ~12 s); well inside the 30-60 s at which
+   * gateways and browsers give up, so a login storm is answered, not shed.
    */
-  hashWaitingPerSlot: 2,
+  hashQueueBudgetMs: 15_000,
+  /**
+   * Hashes arriving faster than they finish for this long is a standing
+   * overload, not a burst: a burst of simultaneous requests reaches the queue
+   * within a few hundred ms, a standing overload is shed after a second.
+   */
+  hashQueueIntervalMs: 1_000,
 } as const;
 
 /** One hash per core: bcrypt is pure CPU, so more at once only slows each one down. */

@@ -159,11 +159,15 @@ function serviceSettings(
   const port = integerSetting(env, 'PORT', DEFAULTS.port, 0, 65_535);
   const bcryptCost = integerSetting(env, 'BCRYPT_COST', DEFAULTS.bcryptCost, BCRYPT_COST_RANGE.min, BCRYPT_COST_RANGE.max);
   const hashConcurrency = integerSetting(env, 'HASH_CONCURRENCY', defaultHashConcurrency(), 1, 1024);
-  const hashMaxWaiting = integerSetting(env, 'HASH_MAX_WAITING', DEFAULTS.hashWaitingPerSlot * hashConcurrency, 0, 1_000_000);
+  if (optional(env, 'HASH_MAX_WAITING') !== undefined) {
+    fail('HASH_MAX_WAITING', 'is no longer read: hashes are admitted by time, not by count; set HASH_QUEUE_BUDGET_MS (the most time queued work may need) instead');
+  }
+  const hashQueueBudgetMs = integerSetting(env, 'HASH_QUEUE_BUDGET_MS', DEFAULTS.hashQueueBudgetMs, 0, 600_000);
+  const hashQueueIntervalMs = integerSetting(env, 'HASH_QUEUE_INTERVAL_MS', DEFAULTS.hashQueueIntervalMs, 10, 600_000);
   const logLevel = optional(env, 'LOG_LEVEL') ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const passwordPolicy = policySetting('PASSWORD_POLICY', optional(env, 'PASSWORD_POLICY') ?? DEFAULTS.passwordPolicy);
-  const hashQueue = Object.freeze({ concurrency: hashConcurrency, maxWaiting: hashMaxWaiting });
+  const hashQueue = Object.freeze({ concurrency: hashConcurrency, budgetMs: hashQueueBudgetMs, intervalMs: hashQueueIntervalMs });
   return { port, logLevel: logLevel as ServerConfig['logLevel'], ...hashSettings(env), bcryptCost, passwordPolicy, hashQueue };
 }
 

@@ -46,13 +46,17 @@ export interface PasswordOptions {
   /** Replaces the hasher (to instrument it). Default: `createPasswordHasher()`. It runs behind the hash queue too. */
   readonly hasher?: PasswordHasher;
   /**
-   * The bounded queue every hash goes through: at most `concurrency` run at
-   * once and `maxWaiting` wait; more get `503 temporarily_unavailable` with
-   * `Retry-After` at once. Defaults: `concurrency` the number of cores,
-   * `maxWaiting` twice `concurrency`. Set `UV_THREADPOOL_SIZE` to more than
-   * `concurrency` (the `serve` command does), or bcrypt waits in libuv's pool of 4.
+   * The queue every hash goes through, admitting by time: at most
+   * `concurrency` run at once (default: the number of cores); a hash is
+   * admitted while the work waiting ahead of it needs at most `budgetMs`
+   * (measured hash time x waiting / concurrency; default 15000), and once
+   * hashes have arrived faster than they finish for `intervalMs` (default
+   * 1000) only what starts within one hash time, newest first. Refused work
+   * gets `503 temporarily_unavailable` with `Retry-After` at once. Set
+   * `UV_THREADPOOL_SIZE` to more than `concurrency` (the `serve` command
+   * does), or bcrypt waits in libuv's pool of 4.
    */
-  readonly hashQueue?: { readonly concurrency?: number; readonly maxWaiting?: number };
+  readonly hashQueue?: { readonly concurrency?: number; readonly budgetMs?: number; readonly intervalMs?: number };
 }
 
 /** How hashes are computed, checked and completed. */
@@ -63,7 +67,7 @@ export interface ResolvedHashing {
   readonly hashQueue: HashQueueLimits;
 }
 
-const HASH_QUEUE_OPTION_NAMES = ['concurrency', 'maxWaiting'];
+const HASH_QUEUE_OPTION_NAMES = ['concurrency', 'budgetMs', 'intervalMs'];
 
 export function resolvePolicy(name: string, source: string): PasswordPolicy {
   try {
@@ -93,8 +97,8 @@ export function resolveBruteForce(name: string, given: Partial<BruteForceSetting
 
 export function resolveHashing(options: PasswordOptions): ResolvedHashing {
   const hashQueue = options.hashQueue ?? {};
+  if ('maxWaiting' in hashQueue) fail('options.hashQueue.maxWaiting', 'is gone: hashes are admitted by time, not by count; give hashQueue.budgetMs (the most time queued work may need) instead');
   refuseUnknown('options.hashQueue', hashQueue, HASH_QUEUE_OPTION_NAMES);
-  const concurrency = integer('options.hashQueue.concurrency', hashQueue.concurrency, defaultHashConcurrency(), 1, 1024);
   return {
     hashDefaults: resolveHashDefaults(
       {
@@ -106,8 +110,9 @@ export function resolveHashing(options: PasswordOptions): ResolvedHashing {
     ),
     hasher: options.hasher,
     hashQueue: Object.freeze({
-      concurrency,
-      maxWaiting: integer('options.hashQueue.maxWaiting', hashQueue.maxWaiting, DEFAULTS.hashWaitingPerSlot * concurrency, 0, 1_000_000),
+      concurrency: integer('options.hashQueue.concurrency', hashQueue.concurrency, defaultHashConcurrency(), 1, 1024),
+      budgetMs: integer('options.hashQueue.budgetMs', hashQueue.budgetMs, DEFAULTS.hashQueueBudgetMs, 0, 600_000),
+      intervalMs: integer('options.hashQueue.intervalMs', hashQueue.intervalMs, DEFAULTS.hashQueueIntervalMs, 10, 600_000),
     }),
   };
 }

@@ -3,6 +3,7 @@ import {
   ConflictError,
   InvalidCurrentPasswordError,
   InvalidRequestError,
+  InvalidTokenError,
   InvalidPasswordError,
   PasswordResourcesError,
   TemporarilyUnavailableError,
@@ -13,7 +14,7 @@ import type { CredentialStore, CredentialUser, SetPasswordOptions as StoreSetPas
 import type { DatabaseBudget } from './database-budget';
 import type { AuditContext, EventSink, EventType } from './events';
 import { decideLockout, DEFAULT_BRUTE_FORCE, retryAfterSeconds } from './lockout';
-import type { BruteForceSettings } from './lockout';
+import type { BruteForceSettings, CountedFailure } from './lockout';
 import type { HashScheme, PasswordHasher } from './hashing';
 import { HashQueueFullError } from './hash-queue';
 import { LocalCredentialStore, withPasswordAction } from './local-credential-store';
@@ -21,7 +22,25 @@ import { normalizePassword } from './hashing';
 import { passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
-import type { Credential, UserRecord, UserStore } from './store';
+import type { Credential, LoginFailures, UserRecord, UserStore } from './store';
+
+/** What a use case may be given besides its input: the caller's signal (aborted when its client went away). */
+export interface RequestOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The hash queue's door, asked before a guess is reserved so that shed work writes nothing. */
+export interface HashAdmission {
+  /** @throws HashQueueFullError when a hash arriving now would be refused */
+  refuseIfFull(): void;
+}
+
+/**
+ * How long a password change holds its user's lease: longer than any change
+ * takes (two hashes after at most the hash queue's budget, a few database
+ * calls); a lease whose instance stopped blocks that user's changes no longer.
+ */
+const CHANGE_LEASE_MS = 60_000;
 
 /** What the account service is built from. */
 export interface AccountServiceDependencies {
@@ -45,6 +64,8 @@ export interface AccountServiceDependencies {
    * in sidecar mode), or `undefined` for ours. Default: ours everywhere.
    */
   readonly credentialStoreOf?: (realm: string) => CredentialStore | undefined;
+  /** Asked before a guess of a realm whose passwords we hash is reserved. Default: admit all. */
+  readonly admission?: HashAdmission;
 }
 
 /** Who changed a password: the user with the current one, an administrator, or the user through a reset link or code. */
@@ -113,6 +134,7 @@ export class AccountService {
   readonly #onRehashError: (error: unknown) => void;
   readonly #onPasswordChanged: (user: UserRecord, change: PasswordChange) => void;
   readonly #credentialStoreOf: (realm: string) => CredentialStore | undefined;
+  readonly #admission: HashAdmission | undefined;
   /** Our own credential store, one per realm, made on first use. */
   readonly #localStores = new Map<string, LocalCredentialStore>();
   /** Credentials of no one's, one per hash scheme (by its JSON), checked for an unknown user so that they take as long as a wrong password; shared with `within`'s views. */
@@ -131,6 +153,7 @@ export class AccountService {
     this.#onRehashError = dependencies.onRehashError ?? (() => undefined);
     this.#onPasswordChanged = dependencies.onPasswordChanged ?? (() => undefined);
     this.#credentialStoreOf = dependencies.credentialStoreOf ?? (() => undefined);
+    this.#admission = dependencies.admission;
   }
 
   /**
@@ -222,10 +245,10 @@ export class AccountService {
    * credential store tells (ours upgrades a right password kept in an older
    * scheme); a wrong one counts towards lockout.
    */
-  async validatePassword(user: UserRecord, password: string, context: AuditContext = {}, event: CheckEvent = 'VALIDATE_PASSWORD'): Promise<boolean> {
+  async validatePassword(user: UserRecord, password: string, context: AuditContext = {}, event: CheckEvent = 'VALIDATE_PASSWORD', options: RequestOptions = {}): Promise<boolean> {
     return this.#audited(user, context, event, async () => {
       this.#refuseIfLocked(user);
-      const valid = await this.#verify(user, password, context, { toReplace: false });
+      const valid = await this.#verify(user, password, context, { toReplace: false, signal: options.signal });
       if (!valid) await this.#record(user, context, `${event}_ERROR`, 'invalid_user_credentials');
       return valid;
     });
@@ -293,19 +316,31 @@ export class AccountService {
    * Change the password when `currentPassword` is right. The current password is
    * checked before anything about the new one, and the update is a
    * compare-and-set on the credential it replaces. A success clears the
-   * `UPDATE_PASSWORD` required action.
+   * `UPDATE_PASSWORD` required action. One change per user runs at a time,
+   * whatever the instance: a change that finds another under way gets
+   * `ConflictError` before any hash.
    *
    * @throws TooManyFailuresError, InvalidCurrentPasswordError, InvalidPasswordError, ConflictError
    */
-  async changePassword(user: UserRecord, currentPassword: string, newPassword: string, context: AuditContext = {}): Promise<void> {
+  async changePassword(user: UserRecord, currentPassword: string, newPassword: string, context: AuditContext = {}, options: RequestOptions = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
-      if (!(await this.#verify(user, currentPassword, context, { toReplace: true }))) throw new InvalidCurrentPasswordError();
-      const violations = this.#violations(user, newPassword);
-      if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
-      else violations.push(...(await guard(this.#credentialsOf(user.realm).reuseViolations(user, newPassword, { includeCurrent: false }))));
-      if (violations.length > 0) throw new InvalidPasswordError(violations);
-      await this.#set(user, newPassword, { temporary: false });
+      const lease = randomUUID();
+      const now = this.#now();
+      if (!(await guard(this.#store.takeChangeLease(user.realm, user.id, lease, now, new Date(now.getTime() + CHANGE_LEASE_MS))))) {
+        throw new ConflictError('Another change of this password is under way; nothing was changed by this request.');
+      }
+      try {
+        if (!(await this.#verify(user, currentPassword, context, { toReplace: true, signal: options.signal }))) throw new InvalidCurrentPasswordError();
+        const violations = this.#violations(user, newPassword);
+        if (normalizePassword(newPassword) === normalizePassword(currentPassword)) violations.push(NOT_CURRENT);
+        else violations.push(...(await guard(this.#credentialsOf(user.realm).reuseViolations(user, newPassword, { includeCurrent: false }))));
+        if (violations.length > 0) throw new InvalidPasswordError(violations);
+        await this.#set(user, newPassword, { temporary: false });
+      } finally {
+        // Best effort: a lease not given back runs out by itself.
+        await this.#store.releaseChangeLease(user.realm, user.id, lease).catch(() => undefined);
+      }
       this.#onPasswordChanged(user, { source: 'self', temporary: false });
       return true;
     });
@@ -397,19 +432,83 @@ export class AccountService {
   }
 
   /**
-   * Check a password against the realm's credential store and count a wrong
-   * one here, whatever the store; a user another store's own detector has
-   * locked gets 429 too.
+   * Check a password against the realm's credential store, the guess taken
+   * from the user's budget here first (whatever the store), in one atomic
+   * write before the hash; a wrong one then locks as Keycloak would, a right
+   * one clears the count. A user another store's own detector has locked
+   * gets 429 too.
    */
-  async #verify(user: UserRecord, password: string, context: AuditContext, options: { readonly toReplace: boolean }): Promise<boolean> {
-    const check = await guard(this.#credentialsOf(user.realm).verify(user, password, options));
+  async #verify(user: UserRecord, password: string, context: AuditContext, options: { readonly toReplace: boolean; readonly signal: AbortSignal | undefined }): Promise<boolean> {
+    // Shed before anything is written: a guess refused for load is no guess.
+    if (this.#credentialStoreOf(user.realm) === undefined) this.#admission?.refuseIfFull();
+    const failure = await this.#reserve(user);
+    let check;
+    try {
+      check = await guard(this.#credentialsOf(user.realm).verify(user, password, options));
+    } catch (error) {
+      // No answer on the password (shed, its caller gone, the store away): the guess is given back.
+      await this.#store.releaseAttempt(user.realm, user.id, failure.count).catch(() => undefined);
+      throw error;
+    }
     switch (check.kind) {
       case 'locked':
+        await this.#store.releaseAttempt(user.realm, user.id, failure.count).catch(() => undefined);
         throw new TooManyFailuresError(check.retryAfterSeconds);
       case 'valid':
+        await guard(this.#store.clearFailures(user.realm, user.id));
+        return true;
       case 'invalid':
-        await this.#count(user, check.kind === 'valid', context);
-        return check.kind === 'valid';
+        await this.#judge(user, failure, context);
+        return false;
+    }
+  }
+
+  /**
+   * Take one guess from the user's budget, or refuse with the lockout answer:
+   * locked, or every guess of the budget taken by guesses not judged yet
+   * (`Retry-After: 1`: if one of them is right the budget is back within a
+   * hash's time). A budget whose judge never wrote its lock (an instance that
+   * stopped) is given back once that lock would have ended.
+   */
+  async #reserve(user: UserRecord): Promise<CountedFailure> {
+    const settings = this.#bruteForceOf(user.realm);
+    for (let round = 0; ; round++) {
+      const now = this.#now();
+      const reservation = await guard(
+        this.#store.reserveAttempt(user.realm, user.id, { now, resetBefore: new Date(now.getTime() - settings.failureResetTimeSeconds * 1000), budget: settings.failureFactor }),
+      );
+      if (reservation === null) throw new InvalidTokenError('The token\'s subject is no longer a user of this realm.');
+      switch (reservation.kind) {
+        case 'reserved':
+          return reservation.failure;
+        case 'locked':
+          throw new TooManyFailuresError(retryAfterSeconds(reservation.until, now) ?? 1);
+        case 'exhausted':
+          break;
+      }
+      const { lastFailureAt } = reservation.failures;
+      if (round > 0 || lastFailureAt === undefined || impliedLockEnd(settings, reservation.failures) > now) {
+        throw new TooManyFailuresError(1, 'Too many password checks of this account are under way; retry in a moment.');
+      }
+      await guard(this.#store.refillAttempts(user.realm, user.id, lastFailureAt, settings.failureFactor));
+    }
+  }
+
+  /** A wrong guess, already counted when it was reserved: lock as Keycloak would. */
+  async #judge(user: UserRecord, failure: CountedFailure, context: AuditContext): Promise<void> {
+    const settings = this.#bruteForceOf(user.realm);
+    const decision = decideLockout(settings, failure, this.#now());
+    switch (decision.kind) {
+      case 'none':
+        return;
+      case 'temporary':
+        await guard(this.#store.lockTemporarily(user.realm, user.id, { until: decision.until, counts: decision.counts, count: failure.count, budget: settings.failureFactor }));
+        await this.#record(user, context, 'USER_DISABLED_BY_TEMPORARY_LOCKOUT');
+        return;
+      case 'permanent':
+        await guard(this.#store.disable(user.realm, user.id));
+        await this.#record(user, context, 'USER_DISABLED_BY_PERMANENT_LOCKOUT');
+        return;
     }
   }
 
@@ -459,35 +558,28 @@ export class AccountService {
     await this.#events.record({ type, realm: user.realm, userId: user.id, clientId: context.clientId, ip: context.ip, time: this.#now(), error });
   }
 
-  /** Count a wrong password (and lock as Keycloak would), or forget the failures after a right one. */
-  async #count(user: UserRecord, right: boolean, context: AuditContext): Promise<void> {
-    if (right) {
-      if (user.loginFailures) await guard(this.#store.clearFailures(user.realm, user.id));
-      return;
-    }
-    const settings = this.#bruteForceOf(user.realm);
-    const now = this.#now();
-    const counted = await guard(this.#store.recordFailure(user.realm, user.id, now, new Date(now.getTime() - settings.failureResetTimeSeconds * 1000)));
-    if (!counted) return;
-    const decision = decideLockout(settings, counted, now);
-    switch (decision.kind) {
-      case 'none':
-        return;
-      case 'temporary':
-        await guard(this.#store.lockTemporarily(user.realm, user.id, decision.until, decision.counts));
-        await this.#record(user, context, 'USER_DISABLED_BY_TEMPORARY_LOCKOUT');
-        return;
-      case 'permanent':
-        await guard(this.#store.disable(user.realm, user.id));
-        await this.#record(user, context, 'USER_DISABLED_BY_PERMANENT_LOCKOUT');
-        return;
-    }
-  }
-
   #violations(user: UserRecord, password: string): PolicyViolation[] {
     return this.#policyOf(user.realm).check(password, { username: user.username, email: user.email });
   }
 
+}
+
+/**
+ * When the lock that the last guess of a spent budget would bring ends, if
+ * that guess is wrong: the lock Keycloak's rule gives that many failures,
+ * from the last one. (A permanent lockout is waited out like the longest one.)
+ */
+function impliedLockEnd(settings: BruteForceSettings, failures: LoginFailures): Date {
+  const at = failures.lastFailureAt ?? new Date(0);
+  const decision = decideLockout(settings, { count: failures.count, previousFailureAt: undefined, temporaryLockouts: failures.temporaryLockouts }, at);
+  switch (decision.kind) {
+    case 'none':
+      return at;
+    case 'temporary':
+      return decision.until;
+    case 'permanent':
+      return new Date(at.getTime() + settings.maxFailureWaitSeconds * 1000);
+  }
 }
 
 /** Store outages become 503 so callers retry instead of seeing a 500. */

@@ -26,6 +26,12 @@ export type PasswordCheck =
   /** The store's own brute force detector has locked the user; it would not say whether the password is right. */
   | { readonly kind: 'locked'; readonly retryAfterSeconds: number };
 
+/** How `verify` checks a password. */
+export interface VerifyOptions {
+  readonly toReplace: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** How `setPassword` sets a password. */
 export interface SetPasswordOptions {
   /** The user must choose a new one: `UPDATE_PASSWORD` is added to their required actions, and removed otherwise. */
@@ -48,9 +54,10 @@ export interface CredentialStore<User extends CredentialUser = CredentialUser> {
    * Whether `password` is the user's password, leaving no session or other
    * trace but the store's own failure count. `toReplace`: the caller sets a
    * new password next, so a store that upgrades how it keeps a right
-   * password (ours) need not.
+   * password (ours) need not. `signal` aborts when the caller no longer
+   * wants the answer (its client went away): work not yet begun is dropped.
    */
-  verify(user: User, password: string, options: { readonly toReplace: boolean }): Promise<PasswordCheck>;
+  verify(user: User, password: string, options: VerifyOptions): Promise<PasswordCheck>;
   /**
    * The store's own rules against reusing a password that `password` breaks
    * for this user, where the store can tell before setting it (ours remembers

@@ -41,6 +41,15 @@ export const KEYCLOAK_HASH_DEFAULTS = {
   pbkdf2: { iterations: 1_300_000 },
 } as const;
 
+/** What a caller may pass along with a hash or a verification. */
+export interface HashOptions {
+  /**
+   * Aborted when the caller no longer wants the answer (its client went away):
+   * a hasher that queues work (`createHashQueue`) drops it before it runs.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** Bounds of the bcrypt cost: under 10 is too cheap to guess against, over 15 lets each request eat seconds of CPU. */
 export const BCRYPT_COST_RANGE = { min: 10, max: 15 } as const;
 
@@ -63,9 +72,9 @@ export const HASH_SETTING_RANGES = {
 /** Hashes new passwords in a scheme and verifies presented ones against stored credentials of any scheme. */
 export interface PasswordHasher {
   /** A credential for `password` made in `scheme`. */
-  hash(password: string, scheme: HashScheme): Promise<Credential>;
+  hash(password: string, scheme: HashScheme, options?: HashOptions): Promise<Credential>;
   /** Whether `password` is the credential's, whatever scheme made it. */
-  verify(password: string, credential: Credential): Promise<boolean>;
+  verify(password: string, credential: Credential, options?: HashOptions): Promise<boolean>;
   /** Whether a credential that just verified should be made again with `hash` in `scheme` (another algorithm, other parameters). */
   needsRehash(credential: Credential, scheme: HashScheme): boolean;
 }

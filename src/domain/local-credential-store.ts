@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../errors';
 import type { PolicyViolation } from '../errors';
-import type { CredentialStore, PasswordCheck, SetPasswordOptions } from './credential-store';
+import type { CredentialStore, PasswordCheck, SetPasswordOptions, VerifyOptions } from './credential-store';
 import type { HashScheme, PasswordHasher } from './hashing';
 import { CredentialFormatError } from './credential-formats';
 import { DAY_MS } from './policy';
@@ -60,9 +60,9 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
    * is not a password change. Not when it is
    * about to be replaced: the new credential is made in the current scheme.
    */
-  async verify(user: UserRecord, password: string, options: { readonly toReplace: boolean }): Promise<PasswordCheck> {
+  async verify(user: UserRecord, password: string, options: VerifyOptions): Promise<PasswordCheck> {
     const credential = user.credential;
-    if (!credential || !(await this.#matches(user, password, credential))) return { kind: 'invalid' };
+    if (!credential || !(await this.#matches(user, password, credential, options.signal))) return { kind: 'invalid' };
     if (!options.toReplace && this.#deps.hasher.needsRehash(credential, this.#deps.scheme())) await this.#rehash(user, credential, password);
     return { kind: 'valid' };
   }
@@ -126,9 +126,9 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
    * Whether the password is this credential's.
    * @throws StoredCredentialError when the credential cannot be checked at all: not a wrong password
    */
-  async #check(user: UserRecord, password: string, credential: Credential): Promise<boolean> {
+  async #check(user: UserRecord, password: string, credential: Credential, signal?: AbortSignal): Promise<boolean> {
     try {
-      return await this.#deps.hasher.verify(password, credential);
+      return await this.#deps.hasher.verify(password, credential, { signal });
     } catch (error) {
       if (error instanceof CredentialFormatError) throw new StoredCredentialError(this.#deps.realm, user.id, { cause: error });
       throw error;
@@ -136,8 +136,8 @@ export class LocalCredentialStore implements CredentialStore<UserRecord> {
   }
 
   /** The password is this credential's, and the credential has not expired (temporary passwords). */
-  async #matches(user: UserRecord, password: string, credential: Credential): Promise<boolean> {
-    const right = await this.#check(user, password, credential);
+  async #matches(user: UserRecord, password: string, credential: Credential, signal?: AbortSignal): Promise<boolean> {
+    const right = await this.#check(user, password, credential, signal);
     return right && (credential.expiresAt === undefined || credential.expiresAt > this.#deps.now());
   }
 

@@ -74,10 +74,45 @@ export interface UserRecord {
 
 /** Counters of wrong passwords, kept per user and shared by every instance. */
 export interface LoginFailures {
+  /** Failures of the series, the guesses reserved and not yet judged among them. */
   readonly count: number;
   readonly lastFailureAt: Date | undefined;
   readonly lockedUntil: Date | undefined;
   readonly temporaryLockouts: number;
+  /**
+   * Guesses that may still be reserved before the next lockout; `undefined`
+   * in a record written before reservations existed.
+   */
+  readonly remaining: number | undefined;
+}
+
+/** What `UserStore.reserveAttempt` is asked. */
+export interface AttemptRequest {
+  readonly now: Date;
+  /** A series whose last failure is before this starts again. */
+  readonly resetBefore: Date;
+  /** The realm's `failureFactor`: guesses per lockout. */
+  readonly budget: number;
+}
+
+/** What `UserStore.reserveAttempt` found. */
+export type AttemptReservation =
+  /** The guess was counted as `failure`, before its hash; a right password clears it. */
+  | { readonly kind: 'reserved'; readonly failure: CountedFailure }
+  /** Locked until then: nothing may be tried. */
+  | { readonly kind: 'locked'; readonly until: Date }
+  /** Every guess of the budget is reserved by guesses not yet judged (or whose judge never wrote). */
+  | { readonly kind: 'exhausted'; readonly failures: LoginFailures };
+
+/** What follows a wrong guess: a lock, written only while the series still holds that guess. */
+export interface FailureLock {
+  readonly until: Date;
+  /** One more temporary lockout (reached by `failureFactor`, not by a quick second failure). */
+  readonly counts: boolean;
+  /** The guess's place in its series: nothing is written once a right password cleared it. */
+  readonly count: number;
+  /** Guesses allowed again when the lock ends, when it `counts`. */
+  readonly budget: number;
 }
 
 /** What it takes to create a user. */
@@ -197,13 +232,33 @@ export interface UserStore {
    */
   rehashCredential(rehash: CredentialRehash): Promise<boolean>;
   /**
-   * Count one wrong password atomically: a series whose last failure is before
-   * `resetBefore` starts again at 1.
-   * @returns the series after this failure, or `null` for an unknown user.
+   * Reserve one guess of the user's budget in one atomic write, before its
+   * hash: it counts as a failure from now on (a series whose last failure is
+   * before `resetBefore` starts again at 1), unless the user is locked or the
+   * budget is spent. However many instances ask at once, at most `budget`
+   * guesses are reserved between two lockouts.
+   * @returns `null` for an unknown user.
    */
-  recordFailure(realm: string, id: string, now: Date, resetBefore: Date): Promise<CountedFailure | null>;
-  /** Lock until `until` (never shortening a longer lock); `counts` adds one temporary lockout. */
-  lockTemporarily(realm: string, id: string, until: Date, counts: boolean): Promise<void>;
+  reserveAttempt(realm: string, id: string, request: AttemptRequest): Promise<AttemptReservation | null>;
+  /** Give back a reserved guess whose hash never ran (shed, or its caller went away); nothing once the series was cleared. */
+  releaseAttempt(realm: string, id: string, count: number): Promise<void>;
+  /**
+   * Give the budget back to a series whose guesses were all reserved and whose
+   * lock never came (the instance judging the last one stopped), if its last
+   * failure is still `lastFailureAt`.
+   */
+  refillAttempts(realm: string, id: string, lastFailureAt: Date, budget: number): Promise<void>;
+  /** Lock until `lock.until` (never shortening a longer lock) while the series holds failure `lock.count`. */
+  lockTemporarily(realm: string, id: string, lock: FailureLock): Promise<void>;
+  /**
+   * Take the user's password-change lease, `lease` until `until`, unless
+   * another request holds one that has not run out: one change per user at a
+   * time, whatever the instance.
+   * @returns whether this call took it (`false` too for an unknown user).
+   */
+  takeChangeLease(realm: string, id: string, lease: string, now: Date, until: Date): Promise<boolean>;
+  /** Give the lease back, if `lease` still holds it. */
+  releaseChangeLease(realm: string, id: string, lease: string): Promise<void>;
   /** Permanent lockout: disable the user until an administrator enables them. */
   disable(realm: string, id: string): Promise<void>;
   /** Forget the failures after a success; writes nothing when there are none. */

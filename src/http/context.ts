@@ -15,6 +15,8 @@ export interface RequestContext {
   audit?: AuditContext;
   /** The request's time for the database; set first thing by `requestBudget`. */
   databaseBudget?: DatabaseBudget;
+  /** Aborted when the client goes away before its answer was written; made on first use. */
+  signal?: AbortSignal;
 }
 
 const KEY = 'passwordResources';
@@ -59,4 +61,20 @@ export function budgetOf(res: Response): DatabaseBudget {
   const budget = contextOf(res).databaseBudget;
   if (!budget) throw new Error('handler placed before requestBudget');
   return budget;
+}
+
+/**
+ * A signal that aborts when the client goes away before the answer is
+ * written (the connection closed early), so the domain can drop work nobody
+ * will read, a queued hash first of all.
+ */
+export function clientSignal(res: Response): AbortSignal {
+  const context = contextOf(res);
+  if (context.signal) return context.signal;
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  context.signal = controller.signal;
+  return controller.signal;
 }

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { AccountService } from '../domain/account-service';
-import { answer, authenticated, budgetOf } from './context';
+import { answer, authenticated, budgetOf, clientSignal } from './context';
 
 /** Where the account API is mounted, below any prefix the host chooses. */
 export const ACCOUNT_BASE = '/realms/:realm/password-resources';
@@ -47,7 +47,7 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
     handler: (accounts) => async (req, res) => {
       const { user, audit } = authenticated(res);
       const { password } = req.body as ValidatePasswordBody;
-      const valid = await accounts.within(budgetOf(res)).validatePassword(user, password, audit);
+      const valid = await accounts.within(budgetOf(res)).validatePassword(user, password, audit, 'VALIDATE_PASSWORD', { signal: clientSignal(res) });
       // Only for the right password, and only when there are some: the SPA's cue to send the user to change it.
       const requiredActions = valid ? accounts.requiredActionsOf(user) : [];
       const body = requiredActions.length > 0 ? { valid, requiredActions } : { valid };
@@ -62,7 +62,7 @@ export const ACCOUNT_ROUTES: readonly AccountRoute[] = [
     handler: (accounts) => async (req, res) => {
       const { user, audit } = authenticated(res);
       const { currentPassword, newPassword } = req.body as ResetPasswordBody;
-      await accounts.within(budgetOf(res)).changePassword(user, currentPassword, newPassword, audit);
+      await accounts.within(budgetOf(res)).changePassword(user, currentPassword, newPassword, audit, { signal: clientSignal(res) });
       answer(res, 204);
     },
   },

@@ -98,6 +98,8 @@ describe('README', () => {
     ['ARGON2_PARALLELISM', `\`${DEFAULTS.argon2Parallelism}\``],
     ['PASSWORD_POLICY', `\`${DEFAULTS.passwordPolicy}\``],
     ['LOG_LEVEL', `\`${DEFAULTS.logLevel}\``],
+    ['HASH_QUEUE_BUDGET_MS', `\`${DEFAULTS.hashQueueBudgetMs}\``],
+    ['HASH_QUEUE_INTERVAL_MS', `\`${DEFAULTS.hashQueueIntervalMs}\``],
   ])('states the default of %s as the code has it', (variable, expected) => {
     expect(row(variable)).toBe(expected);
   });

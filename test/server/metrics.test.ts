@@ -64,14 +64,14 @@ describe('/metrics', () => {
     // createUser hashed once; two checks verified; the locked-out one hashed nothing.
     expect(sample(text, 'password_resources_hash_duration_seconds_count{operation="verify"}')).toBe(2);
     expect(sample(text, 'password_resources_hash_duration_seconds_count{operation="hash"}')).toBe(1);
-    expect(sample(text, 'password_resources_hash_queue_rejected_total')).toBe(0);
+    expect(sample(text, 'password_resources_hash_queue_rejected_total{reason="budget"}')).toBe(0);
     expect(sample(text, 'password_resources_hash_queue_waiting')).toBe(0);
     expect(sample(text, 'password_resources_lockouts_total{kind="temporary"}')).toBe(1);
     expect(sample(text, 'password_resources_audit_events_total{type="VALIDATE_PASSWORD_ERROR"}')).toBe(2);
     expect(sample(text, 'password_resources_jwks_fetches_total{realm="alpha"}')).toBe(1);
     expect(sample(text, 'password_resources_jwks_failures_total{realm="beta"}')).toBe(1);
     expect(sample(text, 'password_resources_database_duration_seconds_count{operation="findById",outcome="ok"}')).toBeGreaterThanOrEqual(3);
-    expect(sample(text, 'password_resources_database_duration_seconds_count{operation="recordFailure",outcome="ok"}')).toBe(1);
+    expect(sample(text, 'password_resources_database_duration_seconds_count{operation="reserveAttempt",outcome="ok"}')).toBe(2);
     // The process's own, event loop delay among them.
     expect(sample(text, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThan(0);
     expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);

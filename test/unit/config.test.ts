@@ -25,7 +25,7 @@ describe('loadConfig', () => {
         hashAlgorithm: 'argon2',
         argon2: { memory: 7168, parallelism: 1 },
         bcryptCost: 12,
-        hashQueue: { concurrency: availableParallelism(), maxWaiting: 2 * availableParallelism() },
+        hashQueue: { concurrency: availableParallelism(), budgetMs: 15_000, intervalMs: 1_000 },
         passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail',
         realms: { alpha: { issuer: 'https://idp.example/realms/alpha', passwordPolicy: 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail' } },
       },
@@ -47,9 +47,10 @@ describe('loadConfig', () => {
       ARGON2_PARALLELISM: '2',
       LOG_LEVEL: 'warn',
       HASH_CONCURRENCY: '3',
-      HASH_MAX_WAITING: '0',
+      HASH_QUEUE_BUDGET_MS: '0',
+      HASH_QUEUE_INTERVAL_MS: '250',
     });
-    expect(config.resources.hashQueue).toEqual({ concurrency: 3, maxWaiting: 0 });
+    expect(config.resources.hashQueue).toEqual({ concurrency: 3, budgetMs: 0, intervalMs: 250 });
     expect(config.port).toBe(9090);
     expect(config.mongodbUri).toBe('mongodb://db.example/pr');
     expect(config.logLevel).toBe('warn');
@@ -133,7 +134,12 @@ describe('loadConfig', () => {
     [{ PASSWORD_POLICY: 'hashAlgorithm(bcrypt) and hashIterations(27500)' }, 'PASSWORD_POLICY: hashIterations(27500): must be an integer from 10 to 15 for bcrypt (the cost), got 27500'],
     [{ HASH_ALGORITHM: 'pbkdf2-sha256', PASSWORD_POLICY: 'hashIterations(1000)' }, 'PASSWORD_POLICY: hashIterations(1000): must be an integer from 10000 to 10000000 for pbkdf2-sha256, got 1000'],
     [{ HASH_CONCURRENCY: '0' }, 'HASH_CONCURRENCY: must be an integer from 1 to 1024, got "0"'],
-    [{ HASH_MAX_WAITING: 'many' }, 'HASH_MAX_WAITING: must be an integer from 0 to 1000000, got "many"'],
+    [{ HASH_QUEUE_BUDGET_MS: 'long' }, 'HASH_QUEUE_BUDGET_MS: must be an integer from 0 to 600000, got "long"'],
+    [{ HASH_QUEUE_INTERVAL_MS: '5' }, 'HASH_QUEUE_INTERVAL_MS: must be an integer from 10 to 600000, got "5"'],
+    [
+      { HASH_MAX_WAITING: '4' },
+      'HASH_MAX_WAITING: is no longer read: hashes are admitted by time, not by count; set HASH_QUEUE_BUDGET_MS (the most time queued work may need) instead',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
     [{ PASSWORD_POLICY: 'lenght(12)' }, 'PASSWORD_POLICY: unknown policy "lenght" (did you mean "length"?); known policies: length, maxLength, digits, lowerCase, upperCase, passwordHistory, passwordAge, forceExpiredPasswordChange, minStrength, specialChars, notUsername, notContainsUsername, notEmail, notCompromised, regexPattern, passwordBlacklist, hashAlgorithm, hashIterations (got "lenght(12)")'],
     [{ CONFIG_FILE: '/nonexistent/realms.yaml' }, 'CONFIG_FILE: cannot read "/nonexistent/realms.yaml": ENOENT'],

@@ -1,6 +1,6 @@
 import { InvalidPasswordError, InvalidRequestError } from '../../errors';
 import type { PolicyViolation } from '../../errors';
-import type { CredentialStore, CredentialUser, PasswordCheck, SetPasswordOptions } from '../../domain/credential-store';
+import type { CredentialStore, CredentialUser, PasswordCheck, SetPasswordOptions, VerifyOptions } from '../../domain/credential-store';
 import { StoreUnavailableError } from '../../domain/store';
 
 /** How to reach a Keycloak realm as a confidential client with a service account. */
@@ -79,7 +79,9 @@ class KeycloakClient {
   async send(url: string, init: RequestInit): Promise<Answer> {
     let res: Response;
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.settings.timeoutMs) });
+      // The deadline, and the caller's signal when it gives one (its client went away: the call is dropped).
+      const deadline = AbortSignal.timeout(this.settings.timeoutMs);
+      res = await fetch(url, { ...init, signal: init.signal ? AbortSignal.any([deadline, init.signal]) : deadline });
     } catch (error) {
       throw new StoreUnavailableError({ cause: error });
     }
@@ -98,8 +100,8 @@ class KeycloakClient {
   }
 
   /** A form post to the realm's token endpoint (or another below `protocol/openid-connect`), as the client. */
-  async openidConnect(endpoint: 'token' | 'logout', fields: Record<string, string>): Promise<Answer> {
-    return this.send(`${this.realmUrl}/protocol/openid-connect/${endpoint}`, { method: 'POST', body: new URLSearchParams({ ...this.#client, ...fields }) });
+  async openidConnect(endpoint: 'token' | 'logout', fields: Record<string, string>, signal?: AbortSignal): Promise<Answer> {
+    return this.send(`${this.realmUrl}/protocol/openid-connect/${endpoint}`, { method: 'POST', body: new URLSearchParams({ ...this.#client, ...fields }), ...(signal ? { signal } : {}) });
   }
 
   misconfigured(what: string, answer: Answer): Error {
@@ -175,8 +177,8 @@ class KeycloakCredentialStore implements CredentialStore {
     return { id: user.id, username: user.username, email: user.email, enabled: user.enabled, requiredActions: user.requiredActions ?? [] };
   }
 
-  async verify(user: CredentialUser, password: string): Promise<PasswordCheck> {
-    const answer = await this.#keycloak.openidConnect('token', { grant_type: 'password', username: user.username, password, scope: 'openid' });
+  async verify(user: CredentialUser, password: string, options: VerifyOptions): Promise<PasswordCheck> {
+    const answer = await this.#keycloak.openidConnect('token', { grant_type: 'password', username: user.username, password, scope: 'openid' }, options.signal);
     if (answer.status === 200) {
       await this.#keycloak.endSession((answer.body as { refresh_token?: unknown }).refresh_token);
       return { kind: 'valid' };

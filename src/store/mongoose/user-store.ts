@@ -1,8 +1,8 @@
 import { Schema } from 'mongoose';
-import type { Connection, Model } from 'mongoose';
+import type { Connection, Model, Types } from 'mongoose';
 import type { DatabaseBudget } from '../../domain/database-budget';
 import { DuplicateUserError, StoreUnavailableError } from '../../domain/store';
-import type { Credential, CredentialChange, CredentialRehash, FieldMatch, NewUser, UserFilter, UserRecord, UserStore } from '../../domain/store';
+import type { AttemptReservation, Credential, CredentialChange, CredentialRehash, FieldMatch, LoginFailures, NewUser, UserFilter, UserRecord, UserStore } from '../../domain/store';
 import { limited, translate } from './limits';
 import type { QueryLimit } from './limits';
 
@@ -32,6 +32,8 @@ interface UserDocument {
   passwordChangedAt?: Date | undefined;
   requiredActions: string[];
   loginFailures?: LoginFailuresDocument | undefined;
+  /** Held by the one request changing the password now (`AccountService.changePassword`). */
+  changeLease?: { id: string; until: Date } | undefined;
   createdAt: Date;
 }
 
@@ -40,6 +42,7 @@ interface LoginFailuresDocument {
   lastFailureAt?: Date | undefined;
   lockedUntil?: Date | undefined;
   temporaryLockouts?: number | undefined;
+  remaining?: number | undefined;
 }
 
 const credentialSchema = new Schema<CredentialDocument>(
@@ -73,10 +76,11 @@ const userSchema = new Schema<UserDocument>(
     requiredActions: { type: [String], default: [] },
     loginFailures: {
       type: new Schema<LoginFailuresDocument>(
-        { count: { type: Number, required: true }, lastFailureAt: Date, lockedUntil: Date, temporaryLockouts: Number },
+        { count: { type: Number, required: true }, lastFailureAt: Date, lockedUntil: Date, temporaryLockouts: Number, remaining: Number },
         { _id: false },
       ),
     },
+    changeLease: { type: new Schema({ id: { type: String, required: true }, until: { type: Date, required: true } }, { _id: false }) },
 
     createdAt: { type: Date, required: true },
   },
@@ -105,6 +109,19 @@ function toCredential(doc: CredentialDocument): Credential {
   };
 }
 
+function toLoginFailures(doc: LoginFailuresDocument): LoginFailures {
+  return {
+    count: doc.count,
+    lastFailureAt: doc.lastFailureAt ?? undefined,
+    lockedUntil: doc.lockedUntil ?? undefined,
+    temporaryLockouts: doc.temporaryLockouts ?? 0,
+    remaining: doc.remaining ?? undefined,
+  };
+}
+
+/** How many times `reserveAttempt` reads again after another instance changed the series first. */
+const RESERVATION_ROUNDS = 32;
+
 function toRecord(doc: UserDocument): UserRecord {
   return {
     realm: doc.realm,
@@ -120,14 +137,7 @@ function toRecord(doc: UserDocument): UserRecord {
     previousCredentials: (doc.previousCredentials ?? []).map(toCredential),
     passwordChangedAt: doc.passwordChangedAt ?? undefined,
     requiredActions: [...doc.requiredActions],
-    loginFailures: doc.loginFailures
-      ? {
-          count: doc.loginFailures.count,
-          lastFailureAt: doc.loginFailures.lastFailureAt ?? undefined,
-          lockedUntil: doc.loginFailures.lockedUntil ?? undefined,
-          temporaryLockouts: doc.loginFailures.temporaryLockouts ?? 0,
-        }
-      : undefined,
+    loginFailures: doc.loginFailures ? toLoginFailures(doc.loginFailures) : undefined,
     createdAt: doc.createdAt,
   };
 }
@@ -319,38 +329,104 @@ function credentials(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<U
   };
 }
 
-/** Brute force detection's counters and lockouts, each one atomic write. */
-function failures(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<UserStore, 'recordFailure' | 'lockTemporarily' | 'disable' | 'clearFailures'> {
+/**
+ * One guess taken from the user's budget in one conditional write; a series
+ * missing, too old or written before reservations is made or mended first,
+ * each by a write that another request may win (then it reads again).
+ */
+function reservations(users: Model<UserDocument>, run: Run): UserStore['reserveAttempt'] {
+  return (realm, id, { now, resetBefore, budget }) =>
+    run(async (limit): Promise<AttemptReservation | null> => {
+      type Found = { _id: Types.ObjectId; loginFailures?: LoginFailuresDocument | null };
+      const read = async (filter: Record<string, unknown>): Promise<Found | null> => users.collection.findOne<Found>(filter, { projection: { _id: 1, loginFailures: 1 }, ...limit });
+      const first = await read({ realm, userId: id });
+      if (!first) return null;
+      const _id = first._id;
+      let state = first.loginFailures ?? undefined;
+      // Each round either reserves, answers, or lost to a write of another request, which it reads again.
+      for (let round = 0; round < RESERVATION_ROUNDS; round++) {
+        if (state?.lockedUntil !== undefined && state.lockedUntil > now) return { kind: 'locked', until: state.lockedUntil };
+        const stale = state?.lastFailureAt !== undefined && state.lastFailureAt < resetBefore;
+        if (state === undefined) {
+          // The first guess of a series makes it, unless a concurrent one did.
+          const made = await users.collection.updateOne(
+            { _id, loginFailures: null },
+            { $set: { loginFailures: { count: 1, lastFailureAt: now, remaining: budget - 1, temporaryLockouts: 0 } } },
+        limit,
+          );
+          if (made.modifiedCount === 1) return { kind: 'reserved', failure: { count: 1, previousFailureAt: undefined, temporaryLockouts: 0 } };
+        } else if (stale || state.remaining === undefined) {
+          // A series too old to count starts again; one written before reservations gets the budget it has left.
+          const remaining = stale ? budget : Math.max(budget - state.count, 0) || budget;
+          await users.collection.updateOne(
+            { _id, 'loginFailures.count': state.count, 'loginFailures.lastFailureAt': state.lastFailureAt ?? null },
+            { $set: { 'loginFailures.remaining': remaining, ...(stale ? { 'loginFailures.count': 0 } : {}) } },
+        limit,
+          );
+        } else if (state.remaining <= 0) {
+          return { kind: 'exhausted', failures: toLoginFailures(state) };
+        } else {
+          const before = await users.collection.findOneAndUpdate(
+            { _id, 'loginFailures.remaining': { $gt: 0 }, 'loginFailures.lockedUntil': { $not: { $gt: now } }, 'loginFailures.lastFailureAt': { $gte: resetBefore } },
+            { $inc: { 'loginFailures.count': 1, 'loginFailures.remaining': -1 }, $set: { 'loginFailures.lastFailureAt': now } },
+            { returnDocument: 'before', projection: { loginFailures: 1 }, ...limit },
+          );
+          const previous = (before as { loginFailures?: LoginFailuresDocument | null } | null)?.loginFailures ?? undefined;
+          if (previous) {
+            return { kind: 'reserved', failure: { count: previous.count + 1, previousFailureAt: previous.lastFailureAt ?? undefined, temporaryLockouts: previous.temporaryLockouts ?? 0 } };
+          }
+        }
+        const again = await read({ _id });
+        if (!again) return null;
+        state = again.loginFailures ?? undefined;
+      }
+      throw new Error(`the login failures of user ${id} in realm ${realm} changed ${RESERVATION_ROUNDS} times while one guess was reserved`);
+    });
+}
+
+/** Brute force detection's counters and lockouts, and the password-change lease, each one atomic write. */
+function failures(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<UserStore, 'reserveAttempt' | 'releaseAttempt' | 'refillAttempts' | 'lockTemporarily' | 'takeChangeLease' | 'releaseChangeLease' | 'disable' | 'clearFailures'> {
   return {
-    recordFailure: (realm, id, now, resetBefore) =>
+    reserveAttempt: reservations(users, run),
+
+    releaseAttempt: (realm, id, count) =>
       run(async (limit) => {
-        // A stale series starts again; both writes are atomic, so concurrent failures on any instance all count.
-        const stale = await keyed(realm, id, { 'loginFailures.lastFailureAt': { $lt: resetBefore } }, limit);
-        if (!stale) return null;
-        await users.updateOne(stale, { $set: { 'loginFailures.count': 0 } }).setOptions(limit).exec();
-        const before = await users
-          .findOneAndUpdate(
-            { realm, userId: id },
-            { $inc: { 'loginFailures.count': 1 }, $set: { 'loginFailures.lastFailureAt': now } },
-            { returnDocument: 'before', projection: { loginFailures: 1 } },
-          )
-          .lean<Pick<UserDocument, 'loginFailures'>>()
-          .setOptions(limit).exec();
-        if (!before) return null;
-        const previous = before.loginFailures;
-        const fresh = previous?.lastFailureAt === undefined || previous.lastFailureAt < resetBefore;
-        return {
-          count: (fresh ? 0 : previous.count) + 1,
-          previousFailureAt: fresh ? undefined : previous.lastFailureAt,
-          temporaryLockouts: previous?.temporaryLockouts ?? 0,
-        };
+        const filter = await keyed(realm, id, { 'loginFailures.count': { $gte: count } }, limit);
+        if (!filter) return;
+        await users.collection.updateOne(filter, { $inc: { 'loginFailures.count': -1, 'loginFailures.remaining': 1 } }, limit);
       }),
 
-    lockTemporarily: (realm, id, until, counts) =>
+    refillAttempts: (realm, id, lastFailureAt, budget) =>
       run(async (limit) => {
-        await users
-          .updateOne({ realm, userId: id }, { $max: { 'loginFailures.lockedUntil': until }, ...(counts ? { $inc: { 'loginFailures.temporaryLockouts': 1 } } : {}) })
-          .setOptions(limit).exec();
+        const filter = await keyed(realm, id, { 'loginFailures.lastFailureAt': lastFailureAt, 'loginFailures.remaining': { $lte: 0 } }, limit);
+        if (!filter) return;
+        await users.collection.updateOne(filter, { $set: { 'loginFailures.remaining': budget } }, limit);
+      }),
+
+    lockTemporarily: (realm, id, lock) =>
+      run(async (limit) => {
+        // A right password cleared the series meanwhile: the failure it held no longer counts, nor locks.
+        const filter = await keyed(realm, id, { 'loginFailures.count': { $gte: lock.count } }, limit);
+        if (!filter) return;
+        await users.collection.updateOne(filter, {
+          $max: { 'loginFailures.lockedUntil': lock.until },
+          ...(lock.counts ? { $inc: { 'loginFailures.temporaryLockouts': 1 }, $set: { 'loginFailures.remaining': lock.budget } } : {}),
+        }, limit);
+      }),
+
+    takeChangeLease: (realm, id, lease, now, until) =>
+      run(async (limit) => {
+        const filter = await keyed(realm, id, { $or: [{ changeLease: null }, { 'changeLease.until': { $lte: now } }] }, limit);
+        if (!filter) return false;
+        const result = await users.collection.updateOne(filter, { $set: { changeLease: { id: lease, until } } }, limit);
+        return result.modifiedCount === 1;
+      }),
+
+    releaseChangeLease: (realm, id, lease) =>
+      run(async (limit) => {
+        const filter = await keyed(realm, id, { 'changeLease.id': lease }, limit);
+        if (!filter) return;
+        await users.collection.updateOne(filter, { $unset: { changeLease: '' } }, limit);
       }),
 
     disable: (realm, id) =>
