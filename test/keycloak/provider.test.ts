@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import pino from 'pino';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createApp } from '../../src/app';
 import { createPasswordResources } from '../../src/index';
 import type { PasswordResources } from '../../src/index';
@@ -52,6 +54,34 @@ async function grant(username: string, password: string): Promise<string> {
   );
 }
 
+/**
+ * Keycloak's own login page in Debian's Chromium: the page Keycloak shows
+ * after the form is sent, `signed in` when it redirects with a code.
+ */
+async function browserLogin(username: string, password: string): Promise<'signed in' | 'update password' | 'refused'> {
+  const browser: Browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const redirect = `http://127.0.0.1:${port}/signed-in`;
+    await page.goto(`${keycloak.issuerOf(realm)}/protocol/openid-connect/auth?client_id=app&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(redirect)}`);
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.click('#kc-login');
+    await Promise.race([
+      page.waitForURL((url) => url.href.startsWith(redirect), { timeout: 15_000 }),
+      page.waitForSelector('[id^="input-error"], #password-new', { timeout: 15_000 }),
+    ]);
+    if (page.url().startsWith(redirect) && page.url().includes('code=')) return 'signed in';
+    if ((await page.locator('#password-new').count()) > 0) return 'update password';
+    return 'refused';
+  } finally {
+    await browser.close();
+  }
+}
+
 /** Keycloak's "Sync all users" for the provider. */
 async function sync(): Promise<{ added: number; updated: number; failed: number }> {
   return (await keycloak.request<{ added: number; updated: number; failed: number }>('POST', `/${realm}/user-storage/${componentId}/sync?action=triggerFullSync`)).body;
@@ -75,7 +105,8 @@ beforeAll(async () => {
   await resources.ready();
   await listen();
   await keycloak.createRealm(realm);
-  await keycloak.createClient(realm, { clientId: 'app', publicClient: true, directAccessGrantsEnabled: true });
+  // Any redirect: the browser test only looks at where Keycloak sends it.
+  await keycloak.createClient(realm, { clientId: 'app', publicClient: true, directAccessGrantsEnabled: true, redirectUris: ['*'] });
   const loginClient = await keycloak.createClient(realm, {
     clientId: LOGIN_CLIENT.clientId,
     publicClient: false,
@@ -132,6 +163,8 @@ describe('the password-resources provider in Keycloak', () => {
     expect(res.status).toBe(204);
     expect(await canLogIn('alice', 'alice second password')).toBe(true);
     expect(await grant('alice', 'alice first password')).toMatch(/400 .*invalid_grant/);
+    expect(await browserLogin('alice', 'alice first password')).toBe('refused');
+    expect(await browserLogin('alice', 'alice second password')).toBe('signed in');
   });
 
   it('sets an admin\'s temporary password here, where it is temporary, and Keycloak asks for a new one', async () => {
@@ -139,6 +172,7 @@ describe('the password-resources provider in Keycloak', () => {
     const here = await resources.accounts.findByUsername(realm, 'alice');
     expect(here?.requiredActions).toContain('UPDATE_PASSWORD');
     expect(await grant('alice', 'alice temporary 1')).toMatch(/Account is not fully set up/);
+    expect(await browserLogin('alice', 'alice temporary 1')).toBe('update password');
     expect(await grant('alice', 'alice second password')).toMatch(/400 .*invalid_grant/);
     // Back to a password of her own, through Keycloak's admin API: the service sets it and clears UPDATE_PASSWORD.
     await keycloak.request('PUT', `/${realm}/users/${aliceId}/reset-password`, { type: 'password', value: 'alice third password', temporary: false });
