@@ -71,14 +71,12 @@ export function createPasswordResources(options: PasswordResourcesOptions): Pass
   const storage = assembleStorage(resolved, observability);
   const { events, adminEvents } = assembleAuditSinks(storage.events, observability);
   const { mailer, notify } = assembleMail(realmOf, observability);
-  const { accounts, credentialStores, hashQueue } = assembleAccounts(resolved, { realmOf, users: storage.users, events, notify, observability });
-  // The first realm's scheme stands for all: admission then measures every hash as it runs.
-  const [firstRealm] = [...resolved.realms.values()];
+  const { accounts, credentialStores, calibrate } = assembleAccounts(resolved, { realmOf, users: storage.users, events, notify, observability });
   let calibrated: Promise<void> | undefined;
   const ready = async (): Promise<void> => {
     await storage.ready();
     // Admission reckons with a measured hash time from the first request on.
-    calibrated ??= hashQueue.calibrate(firstRealm.hashScheme);
+    calibrated ??= calibrate();
     await calibrated;
   };
   const recovery = assembleRecovery({ realmOf, publicUrl: resolved.publicUrl, storage, accounts, mailer, events, logger: observability.logger });

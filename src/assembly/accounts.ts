@@ -20,8 +20,8 @@ export interface Accounts {
   readonly accounts: AccountService;
   /** By realm name; realms whose passwords are ours are absent. */
   readonly credentialStores: ReadonlyMap<string, CredentialStore>;
-  /** The queue every hash goes through; `calibrate()` it before the first request. */
-  readonly hashQueue: QueuedHasher;
+  /** Time one hash in the first realm's scheme, so that admission starts from a measurement; later hashes, of any scheme, refine it. */
+  readonly calibrate: () => Promise<void>;
 }
 
 /** What the account service is built from. */
@@ -84,5 +84,7 @@ export function assembleAccounts(resolved: ResolvedOptions, { realmOf, users, ev
     },
     onPasswordChanged: notify,
   });
-  return { accounts, credentialStores, hashQueue };
+  const [first] = resolved.realms.values();
+  const calibrate = (): Promise<void> => (first === undefined ? Promise.resolve() : hashQueue.calibrate(first.hashScheme));
+  return { accounts, credentialStores, calibrate };
 }
