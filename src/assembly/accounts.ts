@@ -84,7 +84,8 @@ export function assembleAccounts(resolved: ResolvedOptions, { realmOf, users, ev
     },
     onPasswordChanged: notify,
   });
+  // A host's hasher is never spent on a throwaway (it may count, or call out): its first real hashes measure instead.
   const [first] = resolved.realms.values();
-  const calibrate = (): Promise<void> => (first === undefined ? Promise.resolve() : hashQueue.calibrate(first.hashScheme));
+  const calibrate = (): Promise<void> => (first === undefined || resolved.hasher !== undefined ? Promise.resolve() : hashQueue.calibrate(first.hashScheme));
   return { accounts, credentialStores, calibrate };
 }
