@@ -21,7 +21,7 @@ import { normalizePassword } from './hashing';
 import { passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
-import type { Credential, UserRecord, UserStore } from './store';
+import type { Credential, UserAttributes, UserRecord, UserStore } from './store';
 
 /** What the account service is built from. */
 export interface AccountServiceDependencies {
@@ -71,6 +71,8 @@ export interface CreateUserInput {
   readonly firstName?: string | undefined;
   readonly lastName?: string | undefined;
   readonly locale?: string | undefined;
+  /** Keycloak's other user attributes, `{"name": ["value", ...]}`. */
+  readonly attributes?: UserAttributes | undefined;
   /** Required actions besides the `UPDATE_PASSWORD` that `temporary` adds. */
   readonly requiredActions?: readonly string[];
 }
@@ -356,6 +358,7 @@ export class AccountService {
           firstName: input.firstName,
           lastName: input.lastName,
           locale: input.locale,
+          attributes: input.attributes,
           enabled: input.enabled ?? true,
           credential,
           requiredActions,
