@@ -43,6 +43,7 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+const BOM = [0xef, 0xbb, 0xbf];
 
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
@@ -155,8 +156,6 @@ export async function* scanExport(chunks: AsyncIterable<Buffer | string>): Async
       progress.resumeAt -= keep;
       valueStart = 0;
     }
-    // A byte order mark, as Windows editors write.
-    if (dropped === 0 && pos === 0 && place === 'document' && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) pos = 3;
 
     while (pos < buffer.length) {
       if (valueStart === -1) {
@@ -167,6 +166,11 @@ export async function* scanExport(chunks: AsyncIterable<Buffer | string>): Async
         }
         switch (place) {
           case 'document':
+            // A UTF-8 byte order mark, as Windows editors write one.
+            if (dropped + pos < 3 && byte === BOM[dropped + pos]) {
+              pos += 1;
+              continue;
+            }
             if (byte !== OPEN_BRACE) {
               if (byte === OPEN_BRACKET) fail('the document is a list, not an object', pos, true);
               unexpected(pos, 'a JSON object');
