@@ -11,12 +11,17 @@
  * (src/db/mongo-server, the Rust SecantusDB when built) on an empty database,
  * and reports users/s and the process's peak RSS. JSON goes to bench/results/.
  *
+ * The cores are often shared (CI, other jobs): the load average before each
+ * run is printed, and so is the CPU time the import and the database server
+ * used, from which "users/s on 2 free cores" follows: the users over the
+ * larger of either process's CPU time and half their sum.
+ *
  * Environment: BENCH_IMPORT_SIZES (default 10000,100000,1000000),
  * BENCH_IMPORT_LAYOUTS (default file,directory; also stdin),
  * BENCH_IMPORT_BATCH_SIZES (default the CLI's; several to compare).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startMongoServer } from '../src/db/mongo-server';
@@ -42,6 +47,26 @@ interface Row {
   readonly usersPerSecond: number;
   readonly peakRssMiB: number;
   readonly loadBefore: number;
+  readonly importCpuSeconds: number;
+  readonly databaseCpuSeconds: number;
+  /** What the CPU times allow on two cores of their own. */
+  readonly usersPerSecondOnTwoFreeCores: number;
+}
+
+/** CPU seconds used so far by the database server listening on `port` (Linux /proc), or NaN. */
+function databaseCpuSeconds(port: string): number {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!cmdline.some((arg) => arg.includes('secantusd')) || cmdline[cmdline.indexOf('--port') + 1] !== port || cmdline.includes('watchdog')) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      continue;
+    }
+  }
+  return Number.NaN;
 }
 
 const log = (line: string): void => {
@@ -64,7 +89,7 @@ async function exportOf(users: number, layout: 'file' | 'directory'): Promise<st
 }
 
 /** Run the CLI's import; its peak RSS comes from bench/max-rss.cjs. */
-async function runImport(uri: string, path: string, layout: Layout, batchSize: number): Promise<{ report: { imported: number; unchanged: number; skipped: number; seconds: number }; peakRss: number }> {
+async function runImport(uri: string, path: string, layout: Layout, batchSize: number): Promise<{ report: { imported: number; unchanged: number; skipped: number; seconds: number }; peakRss: number; cpuSeconds: number }> {
   const rssFile = join(CACHE, `rss-${process.pid}`);
   rmSync(rssFile, { force: true });
   const child = spawn(process.execPath, ['--require', join(__dirname, 'max-rss.cjs'), BIN, 'import-keycloak', layout === 'stdin' ? '-' : path, '--json', '--batch-size', String(batchSize)], {
@@ -78,7 +103,8 @@ async function runImport(uri: string, path: string, layout: Layout, batchSize: n
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`import-keycloak exited ${code}: ${stderr}`);
-  return { report: JSON.parse(stdout) as { imported: number; unchanged: number; skipped: number; seconds: number }, peakRss: Number(readFileSync(rssFile, 'utf8')) };
+  const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRss: number; cpuSeconds: number };
+  return { report: JSON.parse(stdout) as { imported: number; unchanged: number; skipped: number; seconds: number }, peakRss: usage.maxRss, cpuSeconds: usage.cpuSeconds };
 }
 
 async function main(): Promise<void> {
@@ -94,7 +120,9 @@ async function main(): Promise<void> {
           const url = new URL(db.uri);
           url.pathname = `/bench_import_${(n += 1)}`;
           const loadBefore = loadavg()[0] ?? 0;
-          const { report, peakRss } = await runImport(url.toString(), path, layout, batchSize);
+          const dbBefore = databaseCpuSeconds(url.port);
+          const { report, peakRss, cpuSeconds } = await runImport(url.toString(), path, layout, batchSize);
+          const dbSeconds = databaseCpuSeconds(url.port) - dbBefore;
           if (report.imported !== users) throw new Error(`imported ${report.imported} of ${users} users (${JSON.stringify(report)})`);
           const row: Row = {
             users,
@@ -105,9 +133,15 @@ async function main(): Promise<void> {
             usersPerSecond: Math.round(report.imported / report.seconds),
             peakRssMiB: Math.round(peakRss / 2 ** 20),
             loadBefore: Math.round(loadBefore * 10) / 10,
+            importCpuSeconds: Math.round(cpuSeconds * 10) / 10,
+            databaseCpuSeconds: Math.round(dbSeconds * 10) / 10,
+            usersPerSecondOnTwoFreeCores: Math.round(report.imported / Math.max(cpuSeconds, dbSeconds, (cpuSeconds + dbSeconds) / 2)),
           };
           rows.push(row);
-          log(`${users} users, ${layout}, batches of ${batchSize}: ${row.usersPerSecond} users/s, ${row.seconds.toFixed(1)} s, peak RSS ${row.peakRssMiB} MiB (load ${row.loadBefore})`);
+          log(
+            `${users} users, ${layout}, batches of ${batchSize}: ${row.usersPerSecond} users/s, ${row.seconds.toFixed(1)} s, peak RSS ${row.peakRssMiB} MiB ` +
+              `(load ${row.loadBefore}; CPU: import ${row.importCpuSeconds} s, database ${row.databaseCpuSeconds} s: ${row.usersPerSecondOnTwoFreeCores} users/s on 2 free cores)`,
+          );
         }
       }
     }
@@ -118,9 +152,13 @@ async function main(): Promise<void> {
   const lines = [
     `import-keycloak on ${db.kind}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
     '',
-    '| users | layout | batch | users/s | seconds | peak RSS (MiB) | load before |',
-    '|---:|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.users.toLocaleString('en')} | ${r.layout} | ${r.batchSize} | ${r.usersPerSecond.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB} | ${r.loadBefore} |`),
+    '| users | layout | batch | users/s | seconds | peak RSS (MiB) | load before | CPU s import / database | users/s on 2 free cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.users.toLocaleString('en')} | ${r.layout} | ${r.batchSize} | ${r.usersPerSecond.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB} | ${r.loadBefore} | ` +
+        `${r.importCpuSeconds} / ${r.databaseCpuSeconds} | ${r.usersPerSecondOnTwoFreeCores.toLocaleString('en')} |`,
+    ),
   ];
   for (const layout of LAYOUTS) {
     const own = rows.filter((r) => r.layout === layout);
