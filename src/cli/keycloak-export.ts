@@ -50,6 +50,13 @@ export interface KeycloakExport {
 /** Settings that can hold as many entries as the realm has users: only their count is kept. */
 const COUNTED_ONLY = new Set(['federatedUsers']);
 
+async function* counted(stream: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of stream) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
+
 /** Reads the entries of one JSON document, counting its bytes. */
 class DocumentReader {
   readonly #entries: AsyncGenerator<ExportEntry>;
@@ -57,10 +64,8 @@ class DocumentReader {
 
   constructor(stream: Readable, name: string, onBytes: (n: number) => void) {
     this.#name = name;
-    stream.on('data', (chunk: Buffer) => {
-      onBytes(chunk.length);
-    });
-    this.#entries = scanExport(stream as AsyncIterable<Buffer>);
+    // Counted as the scanner pulls them: a 'data' listener would set the stream flowing, past the import's pace.
+    this.#entries = scanExport(counted(stream, onBytes));
   }
 
   async next(): Promise<ExportEntry | undefined> {
