@@ -107,6 +107,30 @@ async function runImport(uri: string, path: string, layout: Layout, batchSize: n
   return { report: JSON.parse(stdout) as { imported: number; unchanged: number; skipped: number; seconds: number }, peakRss: usage.maxRss, cpuSeconds: usage.cpuSeconds };
 }
 
+/** The rows as a Markdown table, and each layout's peak RSS at its largest size over that at its smallest. */
+function table(database: string, rows: readonly Row[]): string[] {
+  const lines = [
+    `import-keycloak on ${database}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    '',
+    '| users | layout | batch | users/s | seconds | peak RSS (MiB) | load before | CPU s import / database | users/s on 2 free cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.users.toLocaleString('en')} | ${r.layout} | ${r.batchSize} | ${r.usersPerSecond.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB} | ${r.loadBefore} | ` +
+        `${r.importCpuSeconds} / ${r.databaseCpuSeconds} | ${r.usersPerSecondOnTwoFreeCores.toLocaleString('en')} |`,
+    ),
+  ];
+  for (const layout of LAYOUTS) {
+    const own = rows.filter((r) => r.layout === layout);
+    const smallest = own.find((r) => r.users === Math.min(...own.map((o) => o.users)));
+    const largest = own.find((r) => r.users === Math.max(...own.map((o) => o.users)));
+    if (smallest && largest && smallest !== largest) {
+      lines.push('', `${layout}: peak RSS at ${largest.users.toLocaleString('en')} users is ${(largest.peakRssMiB / smallest.peakRssMiB).toFixed(2)}x that at ${smallest.users.toLocaleString('en')} (target at most 1.25x)`);
+    }
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const db = await startMongoServer({ log });
   log(`database: ${db.kind}`);
@@ -149,25 +173,7 @@ async function main(): Promise<void> {
     await db.stop();
   }
 
-  const lines = [
-    `import-keycloak on ${db.kind}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
-    '',
-    '| users | layout | batch | users/s | seconds | peak RSS (MiB) | load before | CPU s import / database | users/s on 2 free cores |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.users.toLocaleString('en')} | ${r.layout} | ${r.batchSize} | ${r.usersPerSecond.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB} | ${r.loadBefore} | ` +
-        `${r.importCpuSeconds} / ${r.databaseCpuSeconds} | ${r.usersPerSecondOnTwoFreeCores.toLocaleString('en')} |`,
-    ),
-  ];
-  for (const layout of LAYOUTS) {
-    const own = rows.filter((r) => r.layout === layout);
-    const smallest = own.find((r) => r.users === Math.min(...own.map((o) => o.users)));
-    const largest = own.find((r) => r.users === Math.max(...own.map((o) => o.users)));
-    if (smallest && largest && smallest !== largest) {
-      lines.push('', `${layout}: peak RSS at ${largest.users.toLocaleString('en')} users is ${(largest.peakRssMiB / smallest.peakRssMiB).toFixed(2)}x that at ${smallest.users.toLocaleString('en')} (target at most 1.25x)`);
-    }
-  }
+  const lines = table(db.kind, rows);
   process.stdout.write(`${lines.join('\n')}\n`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const out = join(ROOT, 'bench', 'results', `import-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

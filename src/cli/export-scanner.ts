@@ -117,6 +117,168 @@ function stringEnd(buffer: Buffer, open: number, from: number): number {
   }
 }
 
+/** The scanner's state between chunks: where it is in the outline, and the value it is reading. */
+class Scanner {
+  #buffer: Buffer = Buffer.alloc(0);
+  /** Bytes dropped from the front of the buffer so far: positions in errors are in the whole document. */
+  #dropped = 0;
+  #place: Place = 'document';
+  #pos = 0;
+  /** Where the key or value being read starts in the buffer, or -1. */
+  #valueStart = -1;
+  readonly #progress: Progress = { resumeAt: 0, depth: 0 };
+  #key = '';
+  #userIndex = 0;
+
+  /** The entries that `bytes` completes. */
+  push(bytes: Buffer): ExportEntry[] {
+    // Keep only what is not handed over yet: the value being read, or nothing.
+    const keep = this.#valueStart === -1 ? this.#pos : this.#valueStart;
+    this.#buffer = keep < this.#buffer.length ? Buffer.concat([this.#buffer.subarray(keep), bytes]) : bytes;
+    this.#dropped += keep;
+    this.#pos -= keep;
+    if (this.#valueStart !== -1) {
+      this.#progress.resumeAt -= keep;
+      this.#valueStart = 0;
+    }
+    const entries: ExportEntry[] = [];
+    while (this.#pos < this.#buffer.length) {
+      if (this.#valueStart === -1) {
+        if (this.#outline()) entries.push({ kind: 'users' });
+      } else {
+        const entry = this.#read();
+        if (entry === 'more') break;
+        if (entry) entries.push(entry);
+      }
+    }
+    return entries;
+  }
+
+  /** The document has ended: it must have been whole. */
+  end(): void {
+    const place = this.#place;
+    // A number ends the document only if the object is closed after it, so this is a break-off either way.
+    if (this.#valueStart !== -1 && place === 'value') this.#fail(`the document ends inside "${this.#key}"`, this.#valueStart);
+    if (place === 'document') this.#fail('the document is empty', this.#pos);
+    if (place === 'user-or-end' || place === 'user' || place === 'after-user') this.#fail(`the document ends inside "users", after ${this.#userIndex} users`, this.#pos);
+    if (place !== 'end') this.#fail('the document ends before its closing "}"', this.#pos);
+  }
+
+  #fail(message: string, at: number, list = false): never {
+    throw new ExportSyntaxError(`${message} at byte ${this.#dropped + at}`, this.#dropped + at, list);
+  }
+
+  #unexpected(expected: string): never {
+    const byte = this.#buffer[this.#pos];
+    return this.#fail(`expected ${expected}, found ${byte === undefined ? 'the end' : JSON.stringify(String.fromCharCode(byte))}`, this.#pos);
+  }
+
+  /** A value (or key) starts at the current byte. */
+  #startValue(resumeAt: number): void {
+    this.#valueStart = this.#pos;
+    this.#progress.resumeAt = resumeAt;
+    this.#progress.depth = 0;
+  }
+
+  /** Move to `place` past the current byte. */
+  #step(place: Place): void {
+    this.#place = place;
+    this.#pos += 1;
+  }
+
+  /** Take the byte at the current position between values. @returns whether the `users` list begins there */
+  #outline(): boolean {
+    const byte = this.#buffer[this.#pos] ?? 0;
+    const absolute = this.#dropped + this.#pos;
+    // Whitespace, and a UTF-8 byte order mark at the very start, as Windows editors write one.
+    if (isSpace(byte) || (this.#place === 'document' && absolute < 3 && byte === BOM[absolute])) {
+      this.#pos += 1;
+      return false;
+    }
+    switch (this.#place) {
+      case 'document':
+        if (byte === OPEN_BRACKET) this.#fail('the document is a list, not an object', this.#pos, true);
+        if (byte !== OPEN_BRACE) this.#unexpected('a JSON object');
+        this.#step('key-or-end');
+        return false;
+      case 'key-or-end':
+      case 'key':
+        if (byte === CLOSE_BRACE && this.#place === 'key-or-end') this.#step('end');
+        else if (byte === QUOTE) this.#startValue(this.#pos + 1);
+        else this.#unexpected('a key');
+        return false;
+      case 'colon':
+        if (byte !== COLON) this.#unexpected('":"');
+        this.#step('value');
+        return false;
+      case 'value':
+        if (this.#key === 'users' && byte === OPEN_BRACKET) {
+          this.#step('user-or-end');
+          return true;
+        }
+        this.#startValue(this.#pos);
+        return false;
+      case 'after-value':
+        if (byte === COMMA) this.#step('key');
+        else if (byte === CLOSE_BRACE) this.#step('end');
+        else this.#unexpected('"," or "}"');
+        return false;
+      case 'user-or-end':
+      case 'user':
+        if (byte === CLOSE_BRACKET && this.#place === 'user-or-end') this.#step('after-value');
+        else this.#startValue(this.#pos);
+        return false;
+      case 'after-user':
+        if (byte === COMMA) this.#step('user');
+        else if (byte === CLOSE_BRACKET) this.#step('after-value');
+        else this.#unexpected('"," or "]" in "users"');
+        return false;
+      case 'end':
+        return this.#unexpected('nothing after the closing "}"');
+    }
+  }
+
+  /** Read on in the key or value being read: the entry it makes, nothing for a key, or `'more'` when the buffer ends first. */
+  #read(): ExportEntry | undefined | 'more' {
+    const isKey = this.#place === 'key' || this.#place === 'key-or-end';
+    const at = this.#valueStart;
+    const end = isKey ? stringEnd(this.#buffer, at, this.#progress.resumeAt) : valueEnd(this.#buffer, at, this.#progress);
+    if (end === -1) {
+      if (isKey) this.#progress.resumeAt = this.#buffer.length;
+      this.#pos = this.#buffer.length;
+      return 'more';
+    }
+    const text = this.#buffer.toString('utf8', at, end);
+    this.#valueStart = -1;
+    this.#pos = end;
+    if (isKey) {
+      try {
+        this.#key = JSON.parse(text) as string;
+      } catch {
+        this.#fail('a key is not a JSON string', at);
+      }
+      this.#place = 'colon';
+      return undefined;
+    }
+    if (this.#place === 'value') {
+      this.#place = 'after-value';
+      try {
+        return { kind: 'setting', key: this.#key, value: JSON.parse(text) as unknown };
+      } catch (error) {
+        return this.#fail(`"${this.#key}" is not JSON (${(error as Error).message})`, at);
+      }
+    }
+    this.#place = 'after-user';
+    const index = this.#userIndex;
+    this.#userIndex += 1;
+    try {
+      return { kind: 'user', index, value: JSON.parse(text) as unknown };
+    } catch (error) {
+      return { kind: 'user', index, error: `not JSON (${(error as Error).message})` };
+    }
+  }
+}
+
 /**
  * The entries of the JSON object read from `chunks`, `users` element by
  * element. A user that is not JSON is handed over with the reason, and the
@@ -126,158 +288,7 @@ function stringEnd(buffer: Buffer, open: number, from: number): number {
  *   outline is broken, or it ends early.
  */
 export async function* scanExport(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<ExportEntry> {
-  let buffer: Buffer = Buffer.alloc(0);
-  /** Bytes dropped from the front of `buffer` so far: positions in errors are in the whole document. */
-  let dropped = 0;
-  let place: Place = 'document';
-  let pos = 0;
-  /** The current value's start, and how far it has been scanned with what depth. */
-  let valueStart = -1;
-  const progress: Progress = { resumeAt: 0, depth: 0 };
-  let key = '';
-  let userIndex = 0;
-
-  const fail = (message: string, at: number, list = false): never => {
-    throw new ExportSyntaxError(`${message} at byte ${dropped + at}`, dropped + at, list);
-  };
-  const unexpected = (at: number, expected: string): never => {
-    const byte = buffer[at];
-    return fail(`expected ${expected}, found ${byte === undefined ? 'the end' : JSON.stringify(String.fromCharCode(byte))}`, at);
-  };
-
-  for await (const chunk of chunks) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    // Keep only what is not handed over yet: the value being read, or nothing.
-    const keep = valueStart === -1 ? pos : valueStart;
-    buffer = keep < buffer.length ? Buffer.concat([buffer.subarray(keep), bytes]) : bytes;
-    dropped += keep;
-    pos -= keep;
-    if (valueStart !== -1) {
-      progress.resumeAt -= keep;
-      valueStart = 0;
-    }
-
-    while (pos < buffer.length) {
-      if (valueStart === -1) {
-        const byte = buffer[pos] ?? 0;
-        if (isSpace(byte)) {
-          pos += 1;
-          continue;
-        }
-        switch (place) {
-          case 'document':
-            // A UTF-8 byte order mark, as Windows editors write one.
-            if (dropped + pos < 3 && byte === BOM[dropped + pos]) {
-              pos += 1;
-              continue;
-            }
-            if (byte !== OPEN_BRACE) {
-              if (byte === OPEN_BRACKET) fail('the document is a list, not an object', pos, true);
-              unexpected(pos, 'a JSON object');
-            }
-            place = 'key-or-end';
-            pos += 1;
-            continue;
-          case 'key-or-end':
-          case 'key':
-            if (byte === CLOSE_BRACE && place === 'key-or-end') {
-              place = 'end';
-              pos += 1;
-              continue;
-            }
-            if (byte !== QUOTE) unexpected(pos, 'a key');
-            valueStart = pos;
-            progress.resumeAt = pos + 1;
-            break;
-          case 'colon':
-            if (byte !== COLON) unexpected(pos, '":"');
-            place = 'value';
-            pos += 1;
-            continue;
-          case 'value':
-            if (key === 'users' && byte === OPEN_BRACKET) {
-              yield { kind: 'users' };
-              place = 'user-or-end';
-              pos += 1;
-              continue;
-            }
-            valueStart = pos;
-            progress.resumeAt = pos;
-            progress.depth = 0;
-            break;
-          case 'after-value':
-            if (byte === COMMA) place = 'key';
-            else if (byte === CLOSE_BRACE) place = 'end';
-            else unexpected(pos, '"," or "}"');
-            pos += 1;
-            continue;
-          case 'user-or-end':
-          case 'user':
-            if (byte === CLOSE_BRACKET && place === 'user-or-end') {
-              place = 'after-value';
-              pos += 1;
-              continue;
-            }
-            valueStart = pos;
-            progress.resumeAt = pos;
-            progress.depth = 0;
-            break;
-          case 'after-user':
-            if (byte === COMMA) place = 'user';
-            else if (byte === CLOSE_BRACKET) place = 'after-value';
-            else unexpected(pos, '"," or "]" in "users"');
-            pos += 1;
-            continue;
-          case 'end':
-            unexpected(pos, 'nothing after the closing "}"');
-        }
-      }
-
-      // Reading a key or a value from valueStart.
-      const end = place === 'key' || place === 'key-or-end' ? stringEnd(buffer, valueStart, progress.resumeAt) : valueEnd(buffer, valueStart, progress);
-      if (end === -1) {
-        if (place === 'key' || place === 'key-or-end') progress.resumeAt = buffer.length;
-        pos = buffer.length;
-        break;
-      }
-      const text = buffer.toString('utf8', valueStart, end);
-      const at = valueStart;
-      valueStart = -1;
-      pos = end;
-      if (place === 'key' || place === 'key-or-end') {
-        try {
-          key = JSON.parse(text) as string;
-        } catch {
-          fail('a key is not a JSON string', at);
-        }
-        place = 'colon';
-      } else if (place === 'value') {
-        let value: unknown;
-        try {
-          value = JSON.parse(text) as unknown;
-        } catch (error) {
-          fail(`"${key}" is not JSON (${(error as Error).message})`, at);
-        }
-        yield { kind: 'setting', key, value };
-        place = 'after-value';
-      } else {
-        let entry: ExportEntry;
-        try {
-          entry = { kind: 'user', index: userIndex, value: JSON.parse(text) as unknown };
-        } catch (error) {
-          entry = { kind: 'user', index: userIndex, error: `not JSON (${(error as Error).message})` };
-        }
-        userIndex += 1;
-        yield entry;
-        place = 'after-user';
-      }
-    }
-  }
-  if (valueStart !== -1 && place === 'value') {
-    // A number ends the document only if the object is closed after it, so this is a break-off either way.
-    fail(`the document ends inside "${key}"`, valueStart);
-  }
-  if (place === 'document') fail('the document is empty', pos);
-  if (place === 'user-or-end' || place === 'user' || place === 'after-user') fail(`the document ends inside "users", after ${userIndex} users`, pos);
-  if (place !== 'end') fail('the document ends before its closing "}"', pos);
+  const scanner = new Scanner();
+  for await (const chunk of chunks) yield* scanner.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  scanner.end();
 }

@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/env';
+import type { ServerConfig } from '../config/env';
 import { StoreUnavailableError } from '../domain/store';
 import { DEFAULT_BATCH_SIZE, KeycloakExportError, importKeycloakExport, openKeycloakExport } from './import-keycloak';
-import type { ImportProgress, SkippedUser } from './import-keycloak';
+import type { ImportProgress, KeycloakExport, KeycloakImportReport, SkippedUser } from './import-keycloak';
 import { progressView } from './import-progress';
 import { CliError, count, print, withUserStore } from './support';
 
@@ -14,6 +15,44 @@ function skippedLine(user: SkippedUser): string {
 
 function warn(line: string): void {
   process.stderr.write(`password-resources: ${line}\n`);
+}
+
+/** The import itself, with a progress bar on a terminal, until its end or Ctrl-C. */
+async function runImport(config: ServerConfig, source: KeycloakExport, batchSize: number, refuse: (error: unknown) => never): Promise<KeycloakImportReport> {
+  const progress = progressView(process.stderr, source.totalBytes);
+  let done: ImportProgress = { imported: 0, unchanged: 0, skipped: 0, bytesRead: 0 };
+  const stop = new AbortController();
+  const interrupt = (): void => {
+    stop.abort();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  let report;
+  try {
+    report = await withUserStore(config, (store) =>
+      importKeycloakExport(source, store, {
+        batchSize,
+        signal: stop.signal,
+        onProgress: (now) => {
+          done = now;
+          progress.update(now);
+        },
+        onSkipped: (user) => {
+          warn(skippedLine(user));
+        },
+      }),
+    ).catch((error: unknown) => {
+      if (error instanceof StoreUnavailableError) {
+        throw new CliError(`the database stopped answering after ${done.imported} users were imported (${error.cause instanceof Error ? error.cause.message : 'no answer'}); run the same command again to import the rest`);
+      }
+      return refuse(error);
+    });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+  return report;
 }
 
 /** Import a realm export (a file, a `kc.sh export --dir` directory, or standard input) into the realm of that name. */
@@ -46,39 +85,7 @@ export function addImportCommand(program: Command, env: NodeJS.ProcessEnv): void
       const served = Object.keys(config.resources.realms);
       if (served.length > 0 && !served.includes(realm)) throw new CliError(`${name}: the export's realm "${realm}" is not in REALMS (${served.join(', ')})`, 2);
 
-      const progress = progressView(process.stderr, source.totalBytes);
-      let done: ImportProgress = { imported: 0, unchanged: 0, skipped: 0, bytesRead: 0 };
-      const stop = new AbortController();
-      const interrupt = (): void => {
-        stop.abort();
-      };
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
-      let report;
-      try {
-        report = await withUserStore(config, (store) =>
-          importKeycloakExport(source, store, {
-            batchSize,
-            signal: stop.signal,
-            onProgress: (now) => {
-              done = now;
-              progress.update(now);
-            },
-            onSkipped: (user) => {
-              warn(skippedLine(user));
-            },
-          }),
-        ).catch((error: unknown) => {
-          if (error instanceof StoreUnavailableError) {
-            throw new CliError(`the database stopped answering after ${done.imported} users were imported (${error.cause instanceof Error ? error.cause.message : 'no answer'}); run the same command again to import the rest`);
-          }
-          return refuse(error);
-        });
-      } finally {
-        progress.stop();
-        process.off('SIGINT', interrupt);
-        process.off('SIGTERM', interrupt);
-      }
+      const report = await runImport(config, source, batchSize, refuse);
       for (const note of report.notCarriedOver) warn(`not carried over: ${note}`);
       if (Object.keys(report.config).length > 0) {
         warn(`realm "${realm}": the settings to use, for CONFIG_FILE:`);

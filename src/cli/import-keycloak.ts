@@ -15,6 +15,7 @@ import { CredentialFormatError, parseKeycloakCredential } from '../domain/creden
 import { UPDATE_PASSWORD } from '../domain/store';
 import type { Credential, NewUser, UserAttributes, UserStore } from '../domain/store';
 import type { KeycloakExport } from './keycloak-export';
+export type { KeycloakExport } from './keycloak-export';
 import { readRealmSettings } from './realm-settings';
 import type { RealmConfigEntry } from './realm-settings';
 
@@ -93,6 +94,66 @@ interface PlannedUser {
   readonly user: NewUser;
 }
 
+/** Writes batches, {@link BATCHES_IN_FLIGHT} at once, and counts what became of each user. */
+class BatchWriter {
+  imported = 0;
+  unchanged = 0;
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly store: UserStore,
+    private readonly realm: string,
+    private readonly skip: (user: SkippedUser) => void,
+    private readonly onWritten: () => void,
+  ) {}
+
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /** Start writing `batch`; resolves once fewer than BATCHES_IN_FLIGHT writes are running. */
+  async send(batch: readonly PlannedUser[]): Promise<void> {
+    const written: Promise<void> = this.#write(batch).then(
+      () => {
+        this.#inFlight.delete(written);
+      },
+      (error: unknown) => {
+        this.#inFlight.delete(written);
+        this.#failure ??= { error };
+      },
+    );
+    this.#inFlight.add(written);
+    if (this.#inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(this.#inFlight);
+  }
+
+  /** Wait for every write; the first that failed fails this. */
+  async drain(): Promise<void> {
+    await Promise.all(this.#inFlight);
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  async #write(batch: readonly PlannedUser[]): Promise<void> {
+    const result = await this.store.insertMany(batch.map((planned) => planned.user));
+    this.imported += result.inserted;
+    // A taken username or email may be this very user, imported by an earlier run: its id says.
+    const clashes = result.duplicates.filter((duplicate) => duplicate.field !== 'id');
+    const present = clashes.length === 0 ? new Set<string>() : await this.store.existingIds(this.realm, clashes.map((duplicate) => batch[duplicate.index]?.user.id ?? ''));
+    for (const duplicate of result.duplicates) {
+      const planned = batch[duplicate.index];
+      if (!planned) continue;
+      const { user } = planned;
+      if (duplicate.field === 'id' || present.has(user.id)) {
+        this.unchanged += 1;
+        continue;
+      }
+      const value = duplicate.field === 'email' ? user.email : user.username;
+      this.skip({ position: planned.position, id: user.id, username: user.username, reason: `another user of realm "${this.realm}" has the ${duplicate.field} "${value ?? ''}"` });
+    }
+    this.onWritten();
+  }
+}
+
 /**
  * Import the users of `source` into the realm it names. The realm is read and
  * checked before the first write (`source.realm()`); a database failure
@@ -107,8 +168,6 @@ export async function importKeycloakExport(source: KeycloakExport, store: UserSt
   const realm = await source.realm();
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const leftovers = new Leftovers();
-  let imported = 0;
-  let unchanged = 0;
   let skipped = 0;
   const skippedUsers: SkippedUser[] = [];
   const skip = (user: SkippedUser): void => {
@@ -117,49 +176,16 @@ export async function importKeycloakExport(source: KeycloakExport, store: UserSt
     options.onSkipped?.(user);
   };
 
-  const write = async (batch: readonly PlannedUser[]): Promise<void> => {
-    const result = await store.insertMany(batch.map((planned) => planned.user));
-    imported += result.inserted;
-    // A taken username or email may be this very user, imported by an earlier run: its id says.
-    const clashes = result.duplicates.filter((duplicate) => duplicate.field !== 'id');
-    const present = clashes.length === 0 ? new Set<string>() : await store.existingIds(realm, clashes.map((duplicate) => batch[duplicate.index]?.user.id ?? ''));
-    for (const duplicate of result.duplicates) {
-      const planned = batch[duplicate.index];
-      if (!planned) continue;
-      const { user } = planned;
-      if (duplicate.field === 'id' || present.has(user.id)) {
-        unchanged += 1;
-        continue;
-      }
-      const value = duplicate.field === 'email' ? user.email : user.username;
-      skip({ position: planned.position, id: user.id, username: user.username, reason: `another user of realm "${realm}" has the ${duplicate.field} "${value ?? ''}"` });
-    }
-    options.onProgress?.({ imported, unchanged, skipped, bytesRead: source.bytesRead() });
-  };
-
-  // Up to BATCHES_IN_FLIGHT writes at once; a failed one fails the import once the others have settled.
-  const inFlight = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  const send = async (batch: PlannedUser[]): Promise<void> => {
-    const written: Promise<void> = write(batch).then(
-      () => {
-        inFlight.delete(written);
-      },
-      (error: unknown) => {
-        inFlight.delete(written);
-        failure ??= { error };
-      },
-    );
-    inFlight.add(written);
-    if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
-  };
+  const writer = new BatchWriter(store, realm, skip, () => {
+    options.onProgress?.({ imported: writer.imported, unchanged: writer.unchanged, skipped, bytesRead: source.bytesRead() });
+  });
 
   let batch: PlannedUser[] = [];
   let interrupted = false;
   let brokenOff: { error: unknown } | undefined;
   try {
     for await (const exported of source.users()) {
-      if (failure) break;
+      if (writer.failed) break;
       if (options.signal?.aborted === true) {
         interrupted = true;
         break;
@@ -171,7 +197,7 @@ export async function importKeycloakExport(source: KeycloakExport, store: UserSt
       }
       batch.push({ position: exported.position, user: planned });
       if (batch.length >= batchSize) {
-        await send(batch);
+        await writer.send(batch);
         batch = [];
       }
     }
@@ -179,17 +205,16 @@ export async function importKeycloakExport(source: KeycloakExport, store: UserSt
     // The export breaks off: the users read before the break still go in.
     brokenOff = { error };
   }
-  if (!failure && !interrupted && batch.length > 0) await send(batch);
-  await Promise.all(inFlight);
-  if (failure) throw failure.error;
+  if (!writer.failed && !interrupted && batch.length > 0) await writer.send(batch);
+  await writer.drain();
   if (brokenOff) throw brokenOff.error;
 
   const settings = readRealmSettings(realm, source.settings);
   return {
     realm,
     layout: source.layout,
-    imported,
-    unchanged,
+    imported: writer.imported,
+    unchanged: writer.unchanged,
     skipped,
     skippedUsers,
     config: settings.config,
@@ -234,26 +259,8 @@ function planUser(realm: string, representation: unknown, leftovers: Leftovers =
     throw error;
   }
 
-  // Keycloak's password history: earlier passwords, checked by passwordHistory(n) with the current one, newest first.
-  const previousCredentials: Credential[] = [];
-  for (const earlier of credentials.filter((c) => c.type === 'password-history')) {
-    try {
-      previousCredentials.push({ ...parseKeycloakCredential({ ...earlier, type: 'password' }), id: nonEmptyString(earlier.id) ?? randomUUID() });
-    } catch (error) {
-      if (!(error instanceof CredentialFormatError)) throw error;
-      leftovers.add(`a password-history credential not readable here (${error.message})`);
-    }
-  }
-  previousCredentials.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-
-  for (const other of credentials) {
-    if (other.type !== 'password' && other.type !== 'password-history') leftovers.add(`a credential of type ${String(other.type)}`);
-  }
-  if (nonEmptyString(representation.federationLink) !== undefined) leftovers.add('a federation link (the password here is the one in the export)');
-  if (Array.isArray(representation.federatedIdentities) && representation.federatedIdentities.length > 0) leftovers.add('identity-provider links');
-  if (Array.isArray(representation.groups) && representation.groups.length > 0) leftovers.add('group memberships');
-  const roles = Array.isArray(representation.realmRoles) ? representation.realmRoles.filter((role) => role !== `default-roles-${realm}`) : [];
-  if (roles.length > 0 || (isRecord(representation.clientRoles) && Object.keys(representation.clientRoles).length > 0)) leftovers.add('role mappings');
+  const previousCredentials = passwordHistory(credentials, leftovers);
+  tallyLeftovers(realm, representation, credentials, leftovers);
 
   const attributes = readAttributes(representation.attributes);
   if (typeof attributes === 'string') return skip(attributes);
@@ -285,6 +292,32 @@ function planUser(realm: string, representation: unknown, leftovers: Leftovers =
     requiredActions: [...new Set(requiredActions)],
     ...(typeof created === 'number' ? { createdAt: new Date(created) } : {}),
   };
+}
+
+/** Keycloak's password history: earlier passwords, oldest first, each as Keycloak stored it. */
+function passwordHistory(credentials: readonly Record<string, unknown>[], leftovers: Leftovers): Credential[] {
+  const previous: Credential[] = [];
+  for (const earlier of credentials.filter((c) => c.type === 'password-history')) {
+    try {
+      previous.push({ ...parseKeycloakCredential({ ...earlier, type: 'password' }), id: nonEmptyString(earlier.id) ?? randomUUID() });
+    } catch (error) {
+      if (!(error instanceof CredentialFormatError)) throw error;
+      leftovers.add(`a password-history credential not readable here (${error.message})`);
+    }
+  }
+  return previous.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/** Count what the user holds that is not carried over. */
+function tallyLeftovers(realm: string, representation: Readonly<Record<string, unknown>>, credentials: readonly Record<string, unknown>[], leftovers: Leftovers): void {
+  for (const other of credentials) {
+    if (other.type !== 'password' && other.type !== 'password-history') leftovers.add(`a credential of type ${String(other.type)}`);
+  }
+  if (nonEmptyString(representation.federationLink) !== undefined) leftovers.add('a federation link (the password here is the one in the export)');
+  if (Array.isArray(representation.federatedIdentities) && representation.federatedIdentities.length > 0) leftovers.add('identity-provider links');
+  if (Array.isArray(representation.groups) && representation.groups.length > 0) leftovers.add('group memberships');
+  const roles = Array.isArray(representation.realmRoles) ? representation.realmRoles.filter((role) => role !== `default-roles-${realm}`) : [];
+  if (roles.length > 0 || (isRecord(representation.clientRoles) && Object.keys(representation.clientRoles).length > 0)) leftovers.add('role mappings');
 }
 
 /** Keycloak's attribute map, `{"name": ["value", ...]}`, or why it is not one. */
