@@ -1,37 +1,39 @@
 /**
  * `password-resources import-keycloak`: take over the users of a Keycloak
- * realm export (`kc.sh export --realm R --users same_file`, or one of the
- * `R-users-N.json` files of `--users different_files`) with their password
- * credentials as Keycloak hashed them. Each credential stays in its Keycloak
- * format until the user's first successful password check upgrades it.
+ * realm export with their credentials as Keycloak stored them (password,
+ * password history, required actions, enabled, email verification, created
+ * time, attributes). Nothing is hashed on import: each credential stays in
+ * its Keycloak format until the user's first successful check re-hashes it.
+ *
+ * The export is read as a stream and written in unordered batches, so memory
+ * stays flat in the number of users. Each insert is atomic and keyed on the
+ * user's id, so a second run changes nothing and a run after an interruption
+ * finishes the work.
  */
 import { randomUUID } from 'node:crypto';
 import { CredentialFormatError, parseKeycloakCredential } from '../domain/credential-formats';
-import { parsePasswordPolicy } from '../domain/policy';
-import { DuplicateUserError, UPDATE_PASSWORD } from '../domain/store';
-import type { Credential, NewUser, UserStore } from '../domain/store';
+import { UPDATE_PASSWORD } from '../domain/store';
+import type { Credential, NewUser, UserAttributes, UserStore } from '../domain/store';
+import type { KeycloakExport } from './keycloak-export';
+export type { KeycloakExport } from './keycloak-export';
+import { readRealmSettings } from './realm-settings';
+import type { RealmConfigEntry } from './realm-settings';
 
-/** The export as a whole cannot be imported (not a realm export, no realm name, no users list). */
-export class KeycloakExportError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeycloakExportError';
-  }
-}
+export { KeycloakExportError, openKeycloakExport } from './keycloak-export';
 
-/** What an import reads from the export before touching the store. */
-export interface KeycloakRealmExport {
-  /** The export's `realm`: the users go into the realm of that name. */
-  readonly realm: string;
-  readonly users: readonly unknown[];
-  /**
-   * Realm settings of the export that the import does not apply, each as a
-   * sentence saying where to set it (`passwordPolicy`, brute force detection).
-   */
-  readonly notApplied: readonly string[];
-}
+/**
+ * Users per `insertMany`. Measured with `npm run bench:import` on the 2-core
+ * machine against SecantusDB (Rust): see CHANGELOG/README for the table.
+ */
+export const DEFAULT_BATCH_SIZE = 1_000;
+/** Batches written at once: one being written while the next is read. */
+export const BATCHES_IN_FLIGHT = 2;
+/** Skipped users listed in the report; the rest are counted (each is also reported as it happens). */
+export const MAX_LISTED_SKIPPED = 1_000;
 
 export interface SkippedUser {
+  /** Where the user stands in the export: `users[12]`, or `acme-users-3.json users[12]`. */
+  readonly position: string;
   readonly id: string | undefined;
   readonly username: string | undefined;
   readonly reason: string;
@@ -39,134 +41,197 @@ export interface SkippedUser {
 
 export interface KeycloakImportReport {
   readonly realm: string;
+  readonly layout: KeycloakExport['layout'];
   /** Users created by this run. */
   readonly imported: number;
-  /** Users whose id was already in the realm: left alone, so a second run changes nothing. */
+  /** Users whose id was in the realm already: left alone, so a second run changes nothing. */
   readonly unchanged: number;
-  /** Users this run cannot import, each with the reason. */
-  readonly skipped: readonly SkippedUser[];
-  readonly notApplied: readonly string[];
+  /** Users this run cannot import. */
+  readonly skipped: number;
+  /** The first {@link MAX_LISTED_SKIPPED} of them, each with its position and the reason. */
+  readonly skippedUsers: readonly SkippedUser[];
+  /** The realm's entry of CONFIG_FILE for the settings we have equivalents of. */
+  readonly config: RealmConfigEntry;
+  /** What the export holds that is not carried over, one sentence each. */
+  readonly notCarriedOver: readonly string[];
+  /** The run stopped before the end of the export (Ctrl-C): run it again to finish. */
+  readonly interrupted: boolean;
+  readonly seconds: number;
 }
 
-/**
- * Check the export's shape and read its realm name, users and the realm
- * settings it will not apply. Touches nothing.
- *
- * @throws KeycloakExportError naming what is wrong with the document.
- */
-export function readKeycloakExport(document: unknown): KeycloakRealmExport {
-  if (Array.isArray(document)) {
-    throw new KeycloakExportError('the file holds a list of realms; export one realm (kc.sh export --realm R --users same_file) and import that');
-  }
-  if (!isRecord(document)) throw new KeycloakExportError('not a Keycloak realm export (expected a JSON object with "realm" and "users")');
-  const realm = document.realm;
-  if (typeof realm !== 'string' || realm === '') throw new KeycloakExportError('the export has no "realm" name');
-  const users = document.users;
-  if (users === undefined) {
-    throw new KeycloakExportError(`realm "${realm}": the export has no "users" (export with --users same_file, or import the R-users-N.json files)`);
-  }
-  if (!Array.isArray(users)) throw new KeycloakExportError(`realm "${realm}": "users" is not a list`);
-  return { realm, users: users as unknown[], notApplied: settingsNotApplied(document) };
+export interface ImportProgress {
+  readonly imported: number;
+  readonly unchanged: number;
+  readonly skipped: number;
+  readonly bytesRead: number;
 }
 
-/** Keycloak's brute force fields, under the names our `bruteForce` settings use (`maxDeltaTimeSeconds` is Keycloak's "failure reset time"). */
-const BRUTE_FORCE_FIELDS = [
-  ['failureFactor', 'failureFactor'],
-  ['waitIncrementSeconds', 'waitIncrementSeconds'],
-  ['maxFailureWaitSeconds', 'maxFailureWaitSeconds'],
-  ['maxDeltaTimeSeconds', 'failureResetTimeSeconds'],
-  ['quickLoginCheckMilliSeconds', 'quickLoginCheckMilliSeconds'],
-  ['minimumQuickLoginWaitSeconds', 'minimumQuickLoginWaitSeconds'],
-  ['permanentLockout', 'permanentLockout'],
-  ['maxTemporaryLockouts', 'maxTemporaryLockouts'],
-] as const;
+export interface ImportOptions {
+  readonly batchSize?: number;
+  /** Called after each batch is written. */
+  readonly onProgress?: (progress: ImportProgress) => void;
+  /** Called for each skipped user as it is met. */
+  readonly onSkipped?: (user: SkippedUser) => void;
+  /** Stop taking users; the batches being written finish, and the report says `interrupted`. */
+  readonly signal?: AbortSignal;
+}
 
-/** How the export's policy reads here, as a hint for the operator, or why it cannot. */
-function ourPolicy(theirs: string): string {
-  try {
-    return `, e.g. "${parsePasswordPolicy(theirs).source}"`;
-  } catch (error) {
-    return ` (not readable here: ${(error as Error).message})`;
+/** What the users hold that is not carried over, counted across the import. */
+class Leftovers {
+  readonly #counts = new Map<string, number>();
+
+  add(what: string): void {
+    this.#counts.set(what, (this.#counts.get(what) ?? 0) + 1);
+  }
+
+  sentences(realm: string): string[] {
+    return [...this.#counts].map(([what, n]) => `realm "${realm}": ${n} user(s) with ${what}`);
   }
 }
 
-function settingsNotApplied(document: Readonly<Record<string, unknown>>): string[] {
-  const notes: string[] = [];
-  const realm = String(document.realm);
-  if (typeof document.passwordPolicy === 'string' && document.passwordPolicy.trim() !== '') {
-    notes.push(
-      `realm "${realm}": password policy "${document.passwordPolicy}" not applied: set PASSWORD_POLICY or realms.${realm}.passwordPolicy in CONFIG_FILE${ourPolicy(document.passwordPolicy)}`,
+interface PlannedUser {
+  readonly position: string;
+  readonly user: NewUser;
+}
+
+/** Writes batches, {@link BATCHES_IN_FLIGHT} at once, and counts what became of each user. */
+class BatchWriter {
+  imported = 0;
+  unchanged = 0;
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly store: UserStore,
+    private readonly realm: string,
+    private readonly skip: (user: SkippedUser) => void,
+    private readonly onWritten: () => void,
+  ) {}
+
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /** Start writing `batch`; resolves once fewer than BATCHES_IN_FLIGHT writes are running. */
+  async send(batch: readonly PlannedUser[]): Promise<void> {
+    const written: Promise<void> = this.#write(batch).then(
+      () => {
+        this.#inFlight.delete(written);
+      },
+      (error: unknown) => {
+        this.#inFlight.delete(written);
+        this.#failure ??= { error };
+      },
     );
+    this.#inFlight.add(written);
+    if (this.#inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(this.#inFlight);
   }
-  if (document.bruteForceProtected === true) {
-    const settings: Record<string, unknown> = {};
-    for (const [theirs, ours] of BRUTE_FORCE_FIELDS) {
-      const value = document[theirs];
-      if (typeof value === 'number' || typeof value === 'boolean') settings[ours] = value;
+
+  /** Wait for every write; the first that failed fails this. */
+  async drain(): Promise<void> {
+    await Promise.all(this.#inFlight);
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  async #write(batch: readonly PlannedUser[]): Promise<void> {
+    const result = await this.store.insertMany(batch.map((planned) => planned.user));
+    this.imported += result.inserted;
+    // A taken username or email may be this very user, imported by an earlier run: its id says.
+    const clashes = result.duplicates.filter((duplicate) => duplicate.field !== 'id');
+    const present = clashes.length === 0 ? new Set<string>() : await this.store.existingIds(this.realm, clashes.map((duplicate) => batch[duplicate.index]?.user.id ?? ''));
+    for (const duplicate of result.duplicates) {
+      const planned = batch[duplicate.index];
+      if (!planned) continue;
+      const { user } = planned;
+      if (duplicate.field === 'id' || present.has(user.id)) {
+        this.unchanged += 1;
+        continue;
+      }
+      const value = duplicate.field === 'email' ? user.email : user.username;
+      this.skip({ position: planned.position, id: user.id, username: user.username, reason: `another user of realm "${this.realm}" has the ${duplicate.field} "${value ?? ''}"` });
     }
-    notes.push(`realm "${realm}": brute force detection ${JSON.stringify(settings)} not applied: set realms.${realm}.bruteForce in CONFIG_FILE`);
-  } else if (document.bruteForceProtected === false) {
-    notes.push(`realm "${realm}": brute force detection is off in Keycloak; this service's brute force settings apply to the imported users`);
+    this.onWritten();
   }
-  return notes;
 }
 
 /**
- * Create each user of the export that the realm does not have yet, with its
- * Keycloak password credential as it is. Idempotent: a user whose id is in the
- * realm already is left alone and counted as unchanged. A user that cannot be
- * imported (no password credential, an unsupported algorithm, a username or
- * email another user has) is skipped with the reason, and the rest go on.
- * Creating a user is not a password change: `passwordChangedAt` stays unset,
- * so the user's tokens stay valid.
+ * Import the users of `source` into the realm it names. The realm is read and
+ * checked before the first write (`source.realm()`); a database failure
+ * part-way stops the import with the users written so far kept.
  *
- * @throws StoreUnavailableError when the database cannot be reached; errors
- *   other than a duplicate are not a user's problem and stop the import.
+ * @throws KeycloakExportError when the export is not a realm export (before
+ *   any write) or breaks off (after the users before the break)
+ * @throws StoreUnavailableError when the database cannot be reached
  */
-export async function importKeycloakUsers(realmExport: KeycloakRealmExport, store: UserStore): Promise<KeycloakImportReport> {
-  const { realm } = realmExport;
-  let imported = 0;
-  let unchanged = 0;
-  const skipped: SkippedUser[] = [];
+export async function importKeycloakExport(source: KeycloakExport, store: UserStore, options: ImportOptions = {}): Promise<KeycloakImportReport> {
+  const started = performance.now();
+  const realm = await source.realm();
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const leftovers = new Leftovers();
+  let skipped = 0;
+  const skippedUsers: SkippedUser[] = [];
+  const skip = (user: SkippedUser): void => {
+    skipped += 1;
+    if (skippedUsers.length < MAX_LISTED_SKIPPED) skippedUsers.push(user);
+    options.onSkipped?.(user);
+  };
 
-  for (const representation of realmExport.users) {
-    const planned = planUser(realm, representation);
-    if ('reason' in planned) {
-      skipped.push(planned);
-      continue;
-    }
-    if (await store.findById(realm, planned.id)) {
-      unchanged += 1;
-      continue;
-    }
-    try {
-      await store.create(planned);
-      imported += 1;
-    } catch (error) {
-      if (!(error instanceof DuplicateUserError)) throw error;
-      if (error.field === 'id') {
-        // Created by a concurrent run between our read and our write: the same outcome as finding it.
-        unchanged += 1;
-      } else {
-        const value = error.field === 'email' ? planned.email : planned.username;
-        skipped.push({ id: planned.id, username: planned.username, reason: `another user of realm "${realm}" has the ${error.field} "${value ?? ''}"` });
+  const writer = new BatchWriter(store, realm, skip, () => {
+    options.onProgress?.({ imported: writer.imported, unchanged: writer.unchanged, skipped, bytesRead: source.bytesRead() });
+  });
+
+  let batch: PlannedUser[] = [];
+  let interrupted = false;
+  let brokenOff: { error: unknown } | undefined;
+  try {
+    for await (const exported of source.users()) {
+      if (writer.failed) break;
+      if (options.signal?.aborted === true) {
+        interrupted = true;
+        break;
+      }
+      const planned = exported.error === undefined ? planUser(realm, exported.value, leftovers) : { id: undefined, username: undefined, reason: exported.error };
+      if ('reason' in planned) {
+        skip({ position: exported.position, ...planned });
+        continue;
+      }
+      batch.push({ position: exported.position, user: planned });
+      if (batch.length >= batchSize) {
+        await writer.send(batch);
+        batch = [];
       }
     }
+  } catch (error) {
+    // The export breaks off: the users read before the break still go in.
+    brokenOff = { error };
   }
-  return { realm, imported, unchanged, skipped, notApplied: realmExport.notApplied };
+  if (!writer.failed && !interrupted && batch.length > 0) await writer.send(batch);
+  await writer.drain();
+  if (brokenOff) throw brokenOff.error;
+
+  const settings = readRealmSettings(realm, source.settings);
+  return {
+    realm,
+    layout: source.layout,
+    imported: writer.imported,
+    unchanged: writer.unchanged,
+    skipped,
+    skippedUsers,
+    config: settings.config,
+    notCarriedOver: [...settings.notCarriedOver, ...leftovers.sentences(realm)],
+    interrupted,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
-/** `readKeycloakExport` then `importKeycloakUsers`. */
-export async function importKeycloakExport(document: unknown, store: UserStore): Promise<KeycloakImportReport> {
-  return importKeycloakUsers(readKeycloakExport(document), store);
-}
+type Plan = NewUser | Omit<SkippedUser, 'position'>;
 
 /** The user to create from one `UserRepresentation`, or why it cannot be. */
-function planUser(realm: string, representation: unknown): NewUser | SkippedUser {
+function planUser(realm: string, representation: unknown, leftovers: Leftovers = new Leftovers()): Plan {
   if (!isRecord(representation)) return { id: undefined, username: undefined, reason: 'not a user object' };
   const id = nonEmptyString(representation.id);
   const username = nonEmptyString(representation.username)?.toLowerCase();
-  const skip = (reason: string): SkippedUser => ({ id, username, reason });
+  const skip = (reason: string): Plan => ({ id, username, reason });
   if (id === undefined) return skip('no "id" (the subject its tokens carry)');
   if (username === undefined) return skip('no "username"');
   const client = nonEmptyString(representation.serviceAccountClientId);
@@ -188,11 +253,18 @@ function planUser(realm: string, representation: unknown): NewUser | SkippedUser
   try {
     // parseKeycloakCredential checks each field's type, whatever the JSON held.
     // Keycloak's credential id carries over, so the admin API names it the same way.
-    credential = { ...parseKeycloakCredential(password), id: typeof password.id === 'string' && password.id !== '' ? password.id : randomUUID() };
+    credential = { ...parseKeycloakCredential(password), id: nonEmptyString(password.id) ?? randomUUID() };
   } catch (error) {
     if (error instanceof CredentialFormatError) return skip(error.message);
     throw error;
   }
+
+  const previousCredentials = passwordHistory(credentials, leftovers);
+  tallyLeftovers(realm, representation, credentials, leftovers);
+
+  const attributes = readAttributes(representation.attributes);
+  if (typeof attributes === 'string') return skip(attributes);
+  const { locale: locales, ...others } = attributes;
 
   const requiredActions = Array.isArray(representation.requiredActions)
     ? (representation.requiredActions as unknown[]).filter((action): action is string => typeof action === 'string' && action !== '')
@@ -200,16 +272,64 @@ function planUser(realm: string, representation: unknown): NewUser | SkippedUser
   // A temporary password (admin API representations have the flag) is Keycloak's UPDATE_PASSWORD.
   if (password.temporary === true) requiredActions.push(UPDATE_PASSWORD);
 
+  const created = representation.createdTimestamp;
+  if (created !== undefined && (typeof created !== 'number' || !Number.isFinite(created))) return skip(`createdTimestamp must be milliseconds since the epoch, got ${JSON.stringify(created)}`);
+
   return {
     realm,
     id,
     username,
     email: nonEmptyString(representation.email)?.toLowerCase(),
+    emailVerified: representation.emailVerified === true,
+    firstName: nonEmptyString(representation.firstName),
+    lastName: nonEmptyString(representation.lastName),
+    locale: locales?.[0],
+    attributes: others,
     // Keycloak imports a user without "enabled" as disabled; so do we.
     enabled: representation.enabled === true,
     credential,
+    previousCredentials,
     requiredActions: [...new Set(requiredActions)],
+    ...(typeof created === 'number' ? { createdAt: new Date(created) } : {}),
   };
+}
+
+/** Keycloak's password history: earlier passwords, oldest first, each as Keycloak stored it. */
+function passwordHistory(credentials: readonly Record<string, unknown>[], leftovers: Leftovers): Credential[] {
+  const previous: Credential[] = [];
+  for (const earlier of credentials.filter((c) => c.type === 'password-history')) {
+    try {
+      previous.push({ ...parseKeycloakCredential({ ...earlier, type: 'password' }), id: nonEmptyString(earlier.id) ?? randomUUID() });
+    } catch (error) {
+      if (!(error instanceof CredentialFormatError)) throw error;
+      leftovers.add(`a password-history credential not readable here (${error.message})`);
+    }
+  }
+  return previous.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/** Count what the user holds that is not carried over. */
+function tallyLeftovers(realm: string, representation: Readonly<Record<string, unknown>>, credentials: readonly Record<string, unknown>[], leftovers: Leftovers): void {
+  for (const other of credentials) {
+    if (other.type !== 'password' && other.type !== 'password-history') leftovers.add(`a credential of type ${String(other.type)}`);
+  }
+  if (nonEmptyString(representation.federationLink) !== undefined) leftovers.add('a federation link (the password here is the one in the export)');
+  if (Array.isArray(representation.federatedIdentities) && representation.federatedIdentities.length > 0) leftovers.add('identity-provider links');
+  if (Array.isArray(representation.groups) && representation.groups.length > 0) leftovers.add('group memberships');
+  const roles = Array.isArray(representation.realmRoles) ? representation.realmRoles.filter((role) => role !== `default-roles-${realm}`) : [];
+  if (roles.length > 0 || (isRecord(representation.clientRoles) && Object.keys(representation.clientRoles).length > 0)) leftovers.add('role mappings');
+}
+
+/** Keycloak's attribute map, `{"name": ["value", ...]}`, or why it is not one. */
+function readAttributes(value: unknown): UserAttributes | string {
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value)) return '"attributes" is not an object of lists of strings';
+  const attributes: Record<string, readonly string[]> = {};
+  for (const [name, values] of Object.entries(value)) {
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) return `attributes.${name} is not a list of strings`;
+    Object.defineProperty(attributes, name, { value: values, enumerable: true, writable: true, configurable: true });
+  }
+  return attributes;
 }
 
 function nonEmptyString(value: unknown): string | undefined {

@@ -1,5 +1,4 @@
 /** What the commands share: one-line errors, passwords from stdin, the services on MONGODB_URI, output. */
-import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import mongoose from 'mongoose';
 import type { ServerConfig } from '../config/env';
@@ -95,21 +94,6 @@ export async function withUserStore<T>(config: ServerConfig, work: (store: UserS
     return await work(store, connection);
   } finally {
     await connection.close();
-  }
-}
-
-/** The JSON document in `path`; a missing or unreadable file, or one that is not JSON, is a usage error. */
-export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CliError(`${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 2);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new CliError(`${path}: not JSON (${error instanceof Error ? error.message : String(error)})`, 2);
   }
 }
 

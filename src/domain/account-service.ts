@@ -22,7 +22,7 @@ import { normalizePassword } from './hashing';
 import { passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
-import type { Credential, LoginFailures, UserRecord, UserStore } from './store';
+import type { Credential, LoginFailures, UserAttributes, UserRecord, UserStore } from './store';
 
 /** What a use case may be given besides its input: the caller's signal (aborted when its client went away). */
 export interface RequestOptions {
@@ -92,6 +92,8 @@ export interface CreateUserInput {
   readonly firstName?: string | undefined;
   readonly lastName?: string | undefined;
   readonly locale?: string | undefined;
+  /** Keycloak's other user attributes, `{"name": ["value", ...]}`. */
+  readonly attributes?: UserAttributes | undefined;
   /** Required actions besides the `UPDATE_PASSWORD` that `temporary` adds. */
   readonly requiredActions?: readonly string[];
 }
@@ -391,6 +393,7 @@ export class AccountService {
           firstName: input.firstName,
           lastName: input.lastName,
           locale: input.locale,
+          attributes: input.attributes,
           enabled: input.enabled ?? true,
           credential,
           requiredActions,

@@ -60,6 +60,8 @@ export interface UserRecord {
   readonly lastName: string | undefined;
   /** The language of mails to the user (Keycloak's `locale` attribute). */
   readonly locale: string | undefined;
+  /** Keycloak's other user attributes, each a list of values; `locale` is the field above. */
+  readonly attributes: UserAttributes;
   readonly enabled: boolean;
   readonly credential: Credential | undefined;
   /** Earlier credentials, newest last, kept for `passwordHistory`: hashes only. */
@@ -71,6 +73,9 @@ export interface UserRecord {
   readonly loginFailures: LoginFailures | undefined;
   readonly createdAt: Date;
 }
+
+/** User attributes in Keycloak's shape: a name and its values, in order. */
+export type UserAttributes = Readonly<Record<string, readonly string[]>>;
 
 /** Counters of wrong passwords, kept per user and shared by every instance. */
 export interface LoginFailures {
@@ -125,9 +130,21 @@ export interface NewUser {
   readonly firstName?: string | undefined;
   readonly lastName?: string | undefined;
   readonly locale?: string | undefined;
+  readonly attributes?: UserAttributes | undefined;
   readonly enabled: boolean;
   readonly credential?: Credential | undefined;
+  /** Earlier credentials, oldest first (an import's password history). */
+  readonly previousCredentials?: readonly Credential[] | undefined;
   readonly requiredActions: readonly string[];
+  /** When the user was created elsewhere (an import); default now. */
+  readonly createdAt?: Date | undefined;
+}
+
+/** What `UserStore.insertMany` did with each user of the batch. */
+export interface BulkInsertResult {
+  readonly inserted: number;
+  /** Users not inserted, by position in the batch, and the unique key another user of the realm holds. */
+  readonly duplicates: readonly { readonly index: number; readonly field: DuplicateUserError['field'] }[];
 }
 
 /** What an administrator may change of a user; absent fields stay, `null` removes an optional one. */
@@ -138,6 +155,8 @@ export interface UserPatch {
   readonly firstName?: string | null;
   readonly lastName?: string | null;
   readonly locale?: string | null;
+  /** Replaces all other attributes (`{}` removes them). */
+  readonly attributes?: UserAttributes;
   readonly enabled?: boolean;
   readonly requiredActions?: readonly string[];
   /** Forget the brute force detector's state in the same write. */
@@ -220,6 +239,15 @@ export interface UserStore {
   findByUsername(realm: string, username: string): Promise<UserRecord | null>;
   /** @throws DuplicateUserError when the id, username or email is taken in the realm. */
   create(user: NewUser): Promise<UserRecord>;
+  /**
+   * Create many users in one round trip, in no particular order: each is
+   * created or, when its id, username or email is taken, reported, and the
+   * others go on. Each insert is atomic on its own; a failure of the
+   * database part-way leaves the users inserted before it.
+   */
+  insertMany(users: readonly NewUser[]): Promise<BulkInsertResult>;
+  /** Those of `ids` that the realm has users of. */
+  existingIds(realm: string, ids: readonly string[]): Promise<Set<string>>;
   /**
    * Replace the credential only if the stored one is still `expectedHash`.
    * @returns whether this call won; `false` means a concurrent change did.

@@ -26,6 +26,8 @@ export function timedUserStore(store: UserStore, observe: StoreTimer): UserStore
     findById: (realm, id) => timed('findById', observe, () => store.findById(realm, id)),
     findByUsername: (realm, username) => timed('findByUsername', observe, () => store.findByUsername(realm, username)),
     create: (user) => timed('create', observe, () => store.create(user)),
+    insertMany: (users) => timed('insertMany', observe, () => store.insertMany(users)),
+    existingIds: (realm, ids) => timed('existingIds', observe, () => store.existingIds(realm, ids)),
     compareAndSetCredential: (change) => timed('compareAndSetCredential', observe, () => store.compareAndSetCredential(change)),
     rehashCredential: (rehash) => timed('rehashCredential', observe, () => store.rehashCredential(rehash)),
     reserveAttempt: (realm, id, request) => timed('reserveAttempt', observe, () => store.reserveAttempt(realm, id, request)),

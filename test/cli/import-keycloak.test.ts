@@ -29,6 +29,8 @@ interface ExportedUser {
   id: string;
   username: string;
   email?: string;
+  emailVerified: boolean;
+  createdTimestamp: number;
   enabled: boolean;
   requiredActions: string[];
   credentials: ExportedCredential[];
@@ -75,17 +77,31 @@ describe('password-resources import-keycloak', () => {
     first = await runCli(['import-keycloak', EXPORT], env);
   });
 
-  it('imports the users it can, counts them in one line, and names each skipped user and each setting it did not apply', () => {
+  it('imports the users it can, counts them in one line, names each skipped user by position, and prints the settings to carry over', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toBe('imported 4, unchanged 0, skipped 3 (realm "acme")\n');
-    expect(first.stderr.split('\n')).toEqual([
-      'password-resources: realm "acme": password policy "length(8) and notUsername(undefined) and passwordHistory(3) and hashAlgorithm(argon2)" not applied: set PASSWORD_POLICY or realms.acme.passwordPolicy in CONFIG_FILE, e.g. "length(8) and notUsername and passwordHistory(3) and hashAlgorithm(argon2)"',
-      'password-resources: realm "acme": brute force detection {"failureFactor":5,"waitIncrementSeconds":60,"maxFailureWaitSeconds":900,"failureResetTimeSeconds":43200,"quickLoginCheckMilliSeconds":1000,"minimumQuickLoginWaitSeconds":60,"permanentLockout":false,"maxTemporaryLockouts":0} not applied: set realms.acme.bruteForce in CONFIG_FILE',
-      `password-resources: skipped user "erin" (id ${exportedUser('erin').id}): no password credential (has otp)`,
-      `password-resources: skipped user "frank" (id ${exportedUser('frank').id}): Keycloak credential: credentialData.algorithm "sha1-legacy-provider" is not supported (supported: argon2, pbkdf2, pbkdf2-sha256, pbkdf2-sha512, bcrypt)`,
-      `password-resources: skipped user "service-account-billing" (id ${exportedUser('service-account-billing').id}): service account of client "billing": it has no password`,
-      '',
-    ]);
+    expect(first.stderr).toBe(
+      [
+        `password-resources: skipped users[4] "erin" (id ${exportedUser('erin').id}): no password credential (has otp)`,
+        `password-resources: skipped users[5] "frank" (id ${exportedUser('frank').id}): Keycloak credential: credentialData.algorithm "sha1-legacy-provider" is not supported (supported: argon2, pbkdf2, pbkdf2-sha256, pbkdf2-sha512, bcrypt)`,
+        `password-resources: skipped users[6] "service-account-billing" (id ${exportedUser('service-account-billing').id}): service account of client "billing": it has no password`,
+        'password-resources: not carried over: realm "acme": 1 realm role(s) (default-roles-acme): roles come in the tokens Keycloak issues, not from here',
+        'password-resources: realm "acme": the settings to use, for CONFIG_FILE:',
+        'realms:',
+        '  acme:',
+        '    passwordPolicy: length(8) and notUsername and passwordHistory(3) and hashAlgorithm(argon2)',
+        '    bruteForce:',
+        '      failureFactor: 5',
+        '      waitIncrementSeconds: 60',
+        '      maxFailureWaitSeconds: 900',
+        '      failureResetTimeSeconds: 43200',
+        '      quickLoginCheckMilliSeconds: 1000',
+        '      minimumQuickLoginWaitSeconds: 60',
+        '      permanentLockout: false',
+        '      maxTemporaryLockouts: 0',
+        '',
+      ].join('\n'),
+    );
   });
 
   it.each([
@@ -104,8 +120,12 @@ describe('password-resources import-keycloak', () => {
       id: source.id,
       username,
       email: source.email?.toLowerCase(),
+      emailVerified: source.emailVerified,
       enabled: source.enabled,
       requiredActions: source.requiredActions,
+      createdAt: new Date(source.createdTimestamp),
+      previousCredentials: [],
+      attributes: {},
       // Importing is not a password change: tokens issued before it stay valid.
       passwordChangedAt: undefined,
       loginFailures: undefined,
@@ -142,13 +162,17 @@ describe('password-resources import-keycloak', () => {
     const result = await runCli(['import-keycloak', EXPORT, '--json'], env);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(report).toMatchObject({ realm: 'acme', imported: 0, unchanged: 4 });
-    expect(report.skipped).toEqual([
-      { id: exportedUser('erin').id, username: 'erin', reason: 'no password credential (has otp)' },
-      { id: exportedUser('frank').id, username: 'frank', reason: expect.stringContaining('"sha1-legacy-provider" is not supported') as unknown },
-      { id: exportedUser('service-account-billing').id, username: 'service-account-billing', reason: 'service account of client "billing": it has no password' },
+    expect(report).toMatchObject({ realm: 'acme', layout: 'file', imported: 0, unchanged: 4, skipped: 3, interrupted: false });
+    expect(report.skippedUsers).toEqual([
+      { position: 'users[4]', id: exportedUser('erin').id, username: 'erin', reason: 'no password credential (has otp)' },
+      { position: 'users[5]', id: exportedUser('frank').id, username: 'frank', reason: expect.stringContaining('"sha1-legacy-provider" is not supported') as unknown },
+      { position: 'users[6]', id: exportedUser('service-account-billing').id, username: 'service-account-billing', reason: 'service account of client "billing": it has no password' },
     ]);
-    expect(report.notApplied).toHaveLength(2);
+    expect(report.config).toEqual({
+      passwordPolicy: 'length(8) and notUsername and passwordHistory(3) and hashAlgorithm(argon2)',
+      bruteForce: { failureFactor: 5, waitIncrementSeconds: 60, maxFailureWaitSeconds: 900, failureResetTimeSeconds: 43200, quickLoginCheckMilliSeconds: 1000, minimumQuickLoginWaitSeconds: 60, permanentLockout: false, maxTemporaryLockouts: 0 },
+    });
+    expect(report.notCarriedOver).toHaveLength(1);
     expect(result.stdout).not.toMatch(/secretData|"hash"|\$2[aby]\$/);
   });
 });
@@ -162,8 +186,10 @@ describe('password-resources import-keycloak with conflicts and bad input', () =
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('imported 1, unchanged 0, skipped 2 (realm "other")\n');
     expect(result.stderr).toBe(
-      `password-resources: skipped user "alice" (id ${exportedUser('alice').id}): another user of realm "other" has the username "alice"\n` +
-        `password-resources: skipped user "bob" (id ${exportedUser('bob').id}): another user of realm "other" has the email "bob.builder@example.com"\n`,
+      `password-resources: skipped users[0] "alice" (id ${exportedUser('alice').id}): another user of realm "other" has the username "alice"\n` +
+        `password-resources: skipped users[1] "bob" (id ${exportedUser('bob').id}): another user of realm "other" has the email "bob.builder@example.com"\n` +
+        // The fixture's users hold realm "acme"'s default role, which is not "other"'s.
+        'password-resources: not carried over: realm "other": 3 user(s) with role mappings\n',
     );
     await expect(store.findById('other', exportedUser('carol').id)).resolves.toMatchObject({ username: 'carol' });
     await expect(store.findById('other', 'someone-else')).resolves.toMatchObject({ username: 'alice', credential: undefined });
@@ -171,10 +197,13 @@ describe('password-resources import-keycloak with conflicts and bad input', () =
 
   it.each<[string, () => string, (file: string) => string | RegExp]>([
     ['a file that does not exist', () => join(scratch, 'missing.json'), (file) => `${file}: cannot read the file (ENOENT)`],
-    ['a file that is not JSON', () => write('broken.json', '{"realm": '), (file) => new RegExp(`^password-resources: ${escapeRegExp(file)}: not JSON \\(.+\\)\\n$`)],
-    ['a list of realms', () => write('list.json', '[{"realm": "acme", "users": []}]'), (file) => `${file}: the file holds a list of realms; export one realm (kc.sh export --realm R --users same_file) and import that`],
-    ['an export without a realm name', () => write('nameless.json', '{"users": []}'), (file) => `${file}: the export has no "realm" name`],
-    ['a realm export without users', () => write('nousers.json', '{"realm": "acme"}'), (file) => `${file}: realm "acme": the export has no "users" (export with --users same_file, or import the R-users-N.json files)`],
+    ['a file that is not JSON', () => write('broken.json', 'realm: acme'), (file) => new RegExp(`^password-resources: ${escapeRegExp(file)}: not JSON \\(.+\\)\\n$`)],
+    ['a file that breaks off before its users', () => write('cut.json', '{"realm": '), (file) => new RegExp(`^password-resources: ${escapeRegExp(file)}: not JSON \\(.+\\)\\n$`)],
+    ['a list of realms', () => write('list.json', '[{"realm": "acme", "users": []}]'), (file) => `${file}: the file holds a list of realms; export one realm (kc.sh export --realm R) and import that`],
+    ['an export without a realm name', () => write('nameless.json', '{"users": []}'), (file) => `${file}: not a Keycloak realm export: "users" comes before the "realm" name`],
+    ['a JSON object that is no realm export', () => write('other.json', '{"name": "acme"}'), (file) => `${file}: not a Keycloak realm export (it has no "realm" name)`],
+    ['a realm export without users', () => write('nousers.json', '{"realm": "acme"}'), (file) => `${file}: realm "acme": the export has no "users" (export with --users same_file, or give the directory of --users different_files)`],
+    ['a directory that is no export', () => mkdtempSync(join(scratch, 'empty-')), (dir) => `${dir}: no <realm>-realm.json in the directory (not a kc.sh export --dir)`],
     ['a realm this server does not serve', () => write('gamma.json', '{"realm": "gamma", "users": []}'), (file) => `${file}: the export's realm "gamma" is not in REALMS (acme, other)`],
   ])('refuses %s with one line and exit 2', async (_case, makeFile, message) => {
     const file = makeFile();

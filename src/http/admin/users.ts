@@ -1,4 +1,4 @@
-import type { FieldMatch, UserFilter, UserRecord } from '../../domain/store';
+import type { FieldMatch, UserAttributes, UserFilter, UserRecord } from '../../domain/store';
 import { InvalidRequestError } from '../../errors';
 import { answer } from '../context';
 import { Query } from './query';
@@ -38,6 +38,25 @@ function userFilter(query: Query): UserFilter {
   };
 }
 
+/** Keycloak's attribute map: the user's attributes, `locale` among them; absent when there are none, as Keycloak does. */
+function attributesOf(user: UserRecord): { attributes?: Record<string, string[]> } {
+  const attributes: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(user.attributes)) {
+    Object.defineProperty(attributes, name, { value: [...values], enumerable: true, writable: true, configurable: true });
+  }
+  if (user.locale !== undefined) attributes.locale = [user.locale];
+  return Object.keys(attributes).length === 0 ? {} : { attributes };
+}
+
+/** A request's attribute map split as it is kept: `locale` (its first value) and the others. */
+function splitAttributes(given: Readonly<Record<string, string[]>>): { locale: string | undefined; others: UserAttributes } {
+  const others: Record<string, readonly string[]> = {};
+  for (const [name, values] of Object.entries(given)) {
+    if (name !== 'locale') Object.defineProperty(others, name, { value: values, enumerable: true, writable: true, configurable: true });
+  }
+  return { locale: given.locale?.[0], others };
+}
+
 /** Keycloak's UserRepresentation of the fields we keep; never a credential. */
 export function userRepresentation(user: UserRecord): Record<string, unknown> {
   return {
@@ -47,7 +66,7 @@ export function userRepresentation(user: UserRecord): Record<string, unknown> {
     emailVerified: user.emailVerified,
     ...(user.firstName === undefined ? {} : { firstName: user.firstName }),
     ...(user.lastName === undefined ? {} : { lastName: user.lastName }),
-    ...(user.locale === undefined ? {} : { attributes: { locale: [user.locale] } }),
+    ...attributesOf(user),
     enabled: user.enabled,
     createdTimestamp: user.createdAt.getTime(),
     requiredActions: [...user.requiredActions],
@@ -63,7 +82,7 @@ interface UserBody {
   lastName?: string | null;
   enabled?: boolean;
   requiredActions?: string[];
-  attributes?: { locale?: string[] };
+  attributes?: Record<string, string[]>;
   createdTimestamp?: number;
   credentials?: { type?: string; value: string; temporary?: boolean }[];
 }
@@ -98,6 +117,7 @@ export const USER_ROUTES: readonly AdminRoute[] = [
     handler: ({ admin }) => async (req, res) => {
       const { realm, actor } = adminRequest(req, res);
       const body = req.body as UserBody & { username: string };
+      const attributes = splitAttributes(body.attributes ?? {});
       const password = body.credentials?.[0];
       const user = await admin.createUser(
         {
@@ -108,7 +128,8 @@ export const USER_ROUTES: readonly AdminRoute[] = [
           emailVerified: body.emailVerified ?? false,
           firstName: body.firstName ?? undefined,
           lastName: body.lastName ?? undefined,
-          locale: body.attributes?.locale?.[0],
+          locale: attributes.locale,
+          attributes: attributes.others,
           // Keycloak's default: a user created without "enabled" is disabled.
           enabled: body.enabled ?? false,
           requiredActions: body.requiredActions ?? [],
@@ -141,9 +162,14 @@ export const USER_ROUTES: readonly AdminRoute[] = [
       // Scripts send back what GET returned: its read-only fields are accepted when they agree.
       if (body.id !== undefined && body.id !== id) throw new InvalidRequestError(`"id" is "${body.id}" but the path names user "${id}"; a user's id cannot change.`);
       const { username, email, emailVerified, firstName, lastName, enabled, requiredActions, attributes } = body;
-      // Keycloak replaces the attributes given: without `locale` in them, the user has none.
-      const locale = attributes === undefined ? undefined : (attributes.locale?.[0] ?? null);
-      await admin.updateUser(realm, id, { username, email, emailVerified, firstName, lastName, locale, enabled, requiredActions }, actor);
+      // Keycloak replaces the attributes when they are given: one left out is removed, `locale` too.
+      const split = attributes === undefined ? undefined : splitAttributes(attributes);
+      await admin.updateUser(
+        realm,
+        id,
+        { username, email, emailVerified, firstName, lastName, locale: split === undefined ? undefined : (split.locale ?? null), attributes: split?.others, enabled, requiredActions },
+        actor,
+      );
       answer(res, 204);
     },
   },

@@ -2,7 +2,7 @@ import { Schema } from 'mongoose';
 import type { Connection, Model, Types } from 'mongoose';
 import type { DatabaseBudget } from '../../domain/database-budget';
 import { DuplicateUserError, StoreUnavailableError } from '../../domain/store';
-import type { AttemptReservation, Credential, CredentialChange, CredentialRehash, FieldMatch, LoginFailures, NewUser, UserFilter, UserRecord, UserStore } from '../../domain/store';
+import type { AttemptReservation, BulkInsertResult, Credential, CredentialChange, CredentialRehash, FieldMatch, LoginFailures, NewUser, UserAttributes, UserFilter, UserRecord, UserStore } from '../../domain/store';
 import { limited, translate } from './limits';
 import type { QueryLimit } from './limits';
 
@@ -26,6 +26,7 @@ interface UserDocument {
   firstName?: string | undefined;
   lastName?: string | undefined;
   locale?: string | undefined;
+  attributes?: AttributeDocument[] | undefined;
   enabled: boolean;
   credential?: CredentialDocument | undefined;
   previousCredentials?: CredentialDocument[] | undefined;
@@ -35,6 +36,12 @@ interface UserDocument {
   /** Held by the one request changing the password now (`AccountService.changePassword`). */
   changeLease?: { id: string; until: Date } | undefined;
   createdAt: Date;
+}
+
+/** One attribute: a list of pairs rather than an object, since Keycloak's attribute names may hold "." or "$". */
+interface AttributeDocument {
+  name: string;
+  values: string[];
 }
 
 interface LoginFailuresDocument {
@@ -69,6 +76,7 @@ const userSchema = new Schema<UserDocument>(
     firstName: { type: String },
     lastName: { type: String },
     locale: { type: String },
+    attributes: { type: [new Schema<AttributeDocument>({ name: { type: String, required: true }, values: { type: [String], default: [] } }, { _id: false })], default: undefined },
     enabled: { type: Boolean, required: true },
     credential: { type: credentialSchema },
     previousCredentials: { type: [credentialSchema], default: undefined },
@@ -132,6 +140,7 @@ function toRecord(doc: UserDocument): UserRecord {
     firstName: doc.firstName ?? undefined,
     lastName: doc.lastName ?? undefined,
     locale: doc.locale ?? undefined,
+    attributes: fromAttributeDocuments(doc.attributes),
     enabled: doc.enabled,
     credential: doc.credential ? toCredential(doc.credential) : undefined,
     previousCredentials: (doc.previousCredentials ?? []).map(toCredential),
@@ -139,6 +148,38 @@ function toRecord(doc: UserDocument): UserRecord {
     requiredActions: [...doc.requiredActions],
     loginFailures: doc.loginFailures ? toLoginFailures(doc.loginFailures) : undefined,
     createdAt: doc.createdAt,
+  };
+}
+
+function toAttributeDocuments(attributes: UserAttributes): AttributeDocument[] {
+  return Object.entries(attributes).map(([name, values]) => ({ name, values: [...values] }));
+}
+
+function fromAttributeDocuments(docs: readonly AttributeDocument[] | undefined): UserAttributes {
+  const attributes: Record<string, readonly string[]> = {};
+  // Object.defineProperty: an attribute named "__proto__" stays an attribute.
+  for (const { name, values } of docs ?? []) Object.defineProperty(attributes, name, { value: [...values], enumerable: true, writable: true, configurable: true });
+  return attributes;
+}
+
+/** The document of a new user. */
+function toDocument(user: NewUser, now: Date): UserDocument {
+  const attributes = user.attributes === undefined ? [] : toAttributeDocuments(user.attributes);
+  return {
+    realm: user.realm,
+    userId: user.id,
+    username: user.username,
+    email: user.email,
+    ...(user.emailVerified === true ? { emailVerified: true } : {}),
+    ...(user.firstName === undefined ? {} : { firstName: user.firstName }),
+    ...(user.lastName === undefined ? {} : { lastName: user.lastName }),
+    ...(user.locale === undefined ? {} : { locale: user.locale }),
+    ...(attributes.length === 0 ? {} : { attributes }),
+    enabled: user.enabled,
+    credential: user.credential,
+    ...(user.previousCredentials === undefined || user.previousCredentials.length === 0 ? {} : { previousCredentials: [...user.previousCredentials] }),
+    requiredActions: [...user.requiredActions],
+    createdAt: user.createdAt ?? now,
   };
 }
 
@@ -209,24 +250,11 @@ function lookups(users: Model<UserDocument>, run: Run): Pick<UserStore, 'findByI
 }
 
 /** A new user; a taken username, email or id is a `DuplicateUserError`. */
-function creation(users: Model<UserDocument>, run: Run): Pick<UserStore, 'create'> {
+function creation(users: Model<UserDocument>, run: Run): Pick<UserStore, 'create' | 'insertMany' | 'existingIds'> {
   return {
     create: (user: NewUser) =>
       run(async (limit) => {
-        const doc: UserDocument = {
-          realm: user.realm,
-          userId: user.id,
-          username: user.username,
-          email: user.email,
-          ...(user.emailVerified === true ? { emailVerified: true } : {}),
-          ...(user.firstName === undefined ? {} : { firstName: user.firstName }),
-          ...(user.lastName === undefined ? {} : { lastName: user.lastName }),
-          ...(user.locale === undefined ? {} : { locale: user.locale }),
-          enabled: user.enabled,
-          credential: user.credential,
-          requiredActions: [...user.requiredActions],
-          createdAt: new Date(),
-        };
+        const doc = toDocument(user, new Date());
         try {
           await users.collection.insertOne({ ...doc }, { ...limit });
         } catch (error) {
@@ -236,6 +264,34 @@ function creation(users: Model<UserDocument>, run: Run): Pick<UserStore, 'create
           throw error;
         }
         return toRecord(doc);
+      }),
+
+    // An import's batches are not a request's work: they take the driver's timeouts, not a request's budget.
+    insertMany: (batch) =>
+      translate(async (): Promise<BulkInsertResult> => {
+        if (batch.length === 0) return { inserted: 0, duplicates: [] };
+        const now = new Date();
+        try {
+          // Unordered: one taken username does not stop the users after it.
+          const result = await users.collection.insertMany(batch.map((user) => toDocument(user, now)), { ordered: false });
+          return { inserted: result.insertedCount, duplicates: [] };
+        } catch (error) {
+          const failed = bulkWriteErrors(error);
+          if (!failed) throw error;
+          const duplicates: { index: number; field: DuplicateUserError['field'] }[] = [];
+          for (const writeError of failed.errors) {
+            // Anything but a duplicate is not the user's problem: the batch fails, the inserted users stay.
+            if (writeError.code !== DUPLICATE_KEY) throw error;
+            duplicates.push({ index: writeError.index, field: duplicateField(writeError) });
+          }
+          return { inserted: failed.inserted, duplicates };
+        }
+      }),
+
+    existingIds: (realm, ids) =>
+      translate(async () => {
+        const docs = await users.collection.find({ realm, userId: { $in: [...ids] } }, { projection: { _id: 0, userId: 1 } }).toArray();
+        return new Set(docs.map((doc) => String(doc.userId)));
       }),
   };
 }
@@ -251,6 +307,11 @@ function edits(connection: Connection, users: Model<UserDocument>, run: Run): Pi
           const value = patch[field];
           if (value === null) unset[field] = '';
           else if (value !== undefined) set[field] = Array.isArray(value) ? [...(value as string[])] : value;
+        }
+        if (patch.attributes !== undefined) {
+          const attributes = toAttributeDocuments(patch.attributes);
+          if (attributes.length > 0) set.attributes = attributes;
+          else unset.attributes = '';
         }
         if (patch.clearFailures === true) unset.loginFailures = '';
         try {
@@ -536,17 +597,38 @@ function toQuery(realm: string, filter: UserFilter): Record<string, unknown> {
   return { $and: all };
 }
 
-interface DuplicateKeyError extends Error {
+interface DuplicateKeyError {
   code: typeof DUPLICATE_KEY;
   keyPattern?: Record<string, unknown>;
+  message: string;
+}
+
+/** One failed insert of an unordered `insertMany`: its position in the batch. */
+interface WriteError {
+  index: number;
+  code: unknown;
+  keyPattern?: Record<string, unknown>;
+  message: string;
+}
+
+/** The driver's MongoBulkWriteError, recognised by shape: the inserts that failed, and how many went in. */
+function bulkWriteErrors(error: unknown): { errors: WriteError[]; inserted: number } | undefined {
+  if (!(error instanceof Error) || error.name !== 'MongoBulkWriteError') return undefined;
+  const bulk = error as Error & { writeErrors?: unknown; insertedCount?: unknown; result?: { insertedCount?: unknown } };
+  const raw = Array.isArray(bulk.writeErrors) ? (bulk.writeErrors as unknown[]) : bulk.writeErrors === undefined ? [] : [bulk.writeErrors];
+  const errors = raw.map((item) => {
+    const e = item as { index?: unknown; code?: unknown; errmsg?: unknown; err?: { keyPattern?: Record<string, unknown> }; keyPattern?: Record<string, unknown> };
+    return { index: Number(e.index), code: e.code, keyPattern: e.keyPattern ?? e.err?.keyPattern, message: typeof e.errmsg === 'string' ? e.errmsg : '' };
+  });
+  return { errors, inserted: Number(bulk.insertedCount ?? bulk.result?.insertedCount ?? 0) };
 }
 
 /** Recognised by shape, not `instanceof`: the driver may be another copy than ours. */
-function isDuplicateKey(error: unknown): error is DuplicateKeyError {
+function isDuplicateKey(error: unknown): error is DuplicateKeyError & Error {
   return error instanceof Error && (error as Partial<DuplicateKeyError>).code === DUPLICATE_KEY;
 }
 
-function duplicateField(error: DuplicateKeyError): DuplicateUserError['field'] {
+function duplicateField(error: Pick<DuplicateKeyError, 'keyPattern' | 'message'>): DuplicateUserError['field'] {
   const keys = Object.keys(error.keyPattern ?? {});
   if (keys.includes('email') || error.message.includes('realm_email')) return 'email';
   if (keys.includes('userId') || error.message.includes('realm_userId')) return 'id';
