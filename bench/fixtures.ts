@@ -3,14 +3,20 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { createPasswordHasher } from '../src/domain/hashing';
+import type { HashScheme } from '../src/domain/hashing';
 import { createMongooseUserStore } from '../src/store/mongoose/user-store';
 import type { TestIssuer } from '../test/helpers/issuer';
 import { CONCURRENCY, log, PASSWORD, REALM, SCHEME } from './settings';
 
-/** bcrypt alone, in a process of its own with the threadpool `serve` would have. */
+/** The bench's scheme alone, in a process of its own with the threadpool `serve` would have. */
 export async function bcryptLimit(seconds: number): Promise<{ checksPerSecond: number; singleCheckMs: number }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'hash-limit.ts'), JSON.stringify(SCHEME), String(CONCURRENCY), String(seconds)], {
-    env: { ...process.env, UV_THREADPOOL_SIZE: String(CONCURRENCY + 1) },
+  return hashLimit(SCHEME, CONCURRENCY, seconds);
+}
+
+/** One hash scheme alone, `concurrency` at once, in a process of its own with the threadpool `serve` would give it. */
+export async function hashLimit(scheme: HashScheme, concurrency: number, seconds: number): Promise<{ checksPerSecond: number; singleCheckMs: number }> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'hash-limit.ts'), JSON.stringify(scheme), String(concurrency), String(seconds)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(concurrency + 1) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

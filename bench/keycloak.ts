@@ -23,19 +23,19 @@
  * BENCH_WARMUP_SECONDS (default 15), BENCH_CONNECTIONS (default 4).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { describeHashScheme } from '../src/domain/hashing';
 import type { HashScheme } from '../src/domain/hashing';
-import { freePort, startMongoServer } from '../src/db/mongo-server';
+import { startMongoServer } from '../src/db/mongo-server';
 import { startKeycloak } from '../scripts/keycloak';
 import { KeycloakAdmin } from '../test/helpers/keycloak';
 import { closedLoop, latenciesOf, percentile } from './load';
 import type { BenchRequest } from './load';
+import { hashLimit } from './fixtures';
+import { startService } from './service';
 
 const ROOT = join(__dirname, '..');
 const BIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -139,17 +139,6 @@ async function measureRound(port: number, next: () => BenchRequest, sample: CpuS
   return { checksPerSecond: ok.length / result.seconds, p50: percentile(ok, 50), p99: percentile(ok, 99), statuses: result.statuses, errors: result.errors, cpuPerCheck };
 }
 
-async function httpStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    get({ host: '127.0.0.1', port, path }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', () => {
-      resolve(0);
-    });
-  });
-}
-
 /** The shipped CLI with the bench's environment; resolves with its output, rejects on a non-zero exit. */
 async function cli(args: string[], env: Record<string, string>): Promise<string> {
   const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -161,52 +150,6 @@ async function cli(args: string[], env: Record<string, string>): Promise<string>
   return output;
 }
 
-/** `password-resources serve` as an operator runs it. */
-async function startService(env: Record<string, string>): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    child.on('exit', () => {
-      resolve();
-    });
-  });
-  const deadline = Date.now() + 120_000;
-  while ((await httpStatus(port, '/readyz')) !== 200) {
-    if (child.exitCode !== null) throw new Error(`the service exited before it was ready:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the service was not ready within 120 s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    port,
-    pid: child.pid ?? 0,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** The argon2id hash-only limit: the shipped hasher alone, in a process of its own with the threadpool `serve` would give it. */
-async function hashLimit(seconds: number): Promise<{ checksPerSecond: number; singleCheckMs: number }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'hash-limit.ts'), JSON.stringify(SAME_SCHEME), String(CORES), String(seconds)], {
-    env: { ...process.env, UV_THREADPOOL_SIZE: String(CORES + 1) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`hash-limit exited with ${String(code)}`);
-  return JSON.parse(out) as { checksPerSecond: number; singleCheckMs: number };
-}
 
 function ourRequest(realm: Realm): () => BenchRequest {
   const body = JSON.stringify({ password: USER.password });
@@ -288,7 +231,7 @@ async function runRealm(realm: Realm, sides: { ourPort: number; kcPort: number; 
   for (let round = 1; round <= ROUNDS; round++) {
     const ours = await measureRound(sides.ourPort, ourRequest(realm), sides.sampleOurs);
     const theirs = await measureRound(sides.kcPort, keycloakRequest(realm), sides.sampleKeycloak);
-    const limit = await hashLimit(ROUND_SECONDS);
+    const limit = await hashLimit(SAME_SCHEME, CORES, ROUND_SECONDS);
     entry.ours.push(ours);
     entry.keycloak.push(theirs);
     entry.limits.push(limit);
