@@ -18,7 +18,7 @@ import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -165,7 +165,7 @@ export interface KeycloakStartOptions {
 /** Start a Keycloak on a free loopback port with a fresh copy of the template database. */
 export async function startKeycloak(log: (line: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env, options: KeycloakStartOptions = {}): Promise<KeycloakServer> {
   const installed = await installKeycloak(log, env);
-  const home = options.providers === undefined ? installed : await withProviders(installed, options.providers, log);
+  const home = options.providers === undefined ? installed : await withProviders(installed, options.providers, log, env);
   const dbDir = await mkdtemp(join(tmpdir(), 'password-resources-keycloak-'));
   await copyFile(join(templateDir(home), 'keycloakdb.mv.db'), join(dbDir, 'keycloakdb.mv.db'));
   const server = await launch(home, dbDir, log, 240_000);
@@ -179,14 +179,22 @@ export async function startKeycloak(log: (line: string) => void = () => undefine
 }
 
 /** The installed distribution copied once, with exactly these provider jars in its `providers/`. */
-async function withProviders(installed: string, jars: readonly string[], log: (line: string) => void): Promise<string> {
-  const home = `${installed}-providers`;
-  if (!existsSync(join(home, READY_MARK))) {
-    log(`copying ${installed} to ${home} for the providers`);
-    await rm(home, { recursive: true, force: true });
-    await run('cp', ['-a', installed, `${home}.partial`]);
-    await rename(`${home}.partial`, home);
-  }
+async function withProviders(installed: string, jars: readonly string[], log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
+  const home = await installInCache(
+    {
+      name: `${basename(installed)}-providers`,
+      isFinished: isInstalled,
+      build: async (dir) => {
+        log(`copying ${installed} for the providers`);
+        await run('cp', ['-a', `${installed}/.`, dir]);
+      },
+      check: (dir) => {
+        if (!isInstalled(dir)) throw new Error(`the copy of ${installed} in ${dir} is incomplete`);
+        return Promise.resolve();
+      },
+    },
+    { env, log },
+  );
   const folder = join(home, 'providers');
   const wanted = new Set(jars.map((jar) => basename(jar)));
   for (const name of await readdir(folder)) {
