@@ -19,7 +19,7 @@ import type { HashScheme, PasswordHasher } from './hashing';
 import { HashQueueFullError } from './hash-queue';
 import { LocalCredentialStore, withPasswordAction } from './local-credential-store';
 import { normalizePassword } from './hashing';
-import { passwordExpired } from './policy';
+import { exceedsHardCap, passwordExpired } from './policy';
 import type { PasswordPolicy } from './policy';
 import { DuplicateUserError, StoreUnavailableError, UPDATE_PASSWORD } from './store';
 import type { Credential, LoginFailures, UserAttributes, UserRecord, UserStore } from './store';
@@ -316,7 +316,9 @@ export class AccountService {
 
   /**
    * Change the password when `currentPassword` is right. The current password is
-   * checked before anything about the new one, and the update is a
+   * checked before anything about the new one, except its length: a new
+   * password over `PASSWORD_HARD_CAP` is refused at once, with the policy's
+   * violations and without a hash. The update is a
    * compare-and-set on the credential it replaces. A success clears the
    * `UPDATE_PASSWORD` required action. One change per user runs at a time,
    * whatever the instance: a change that finds another under way gets
@@ -327,6 +329,8 @@ export class AccountService {
   async changePassword(user: UserRecord, currentPassword: string, newPassword: string, context: AuditContext = {}, options: RequestOptions = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       this.#refuseIfLocked(user);
+      // Over the hard cap the answer is known without the current password: no hash, no lease.
+      if (exceedsHardCap(newPassword)) throw new InvalidPasswordError(this.#violations(user, newPassword));
       const lease = randomUUID();
       const now = this.#now();
       if (!(await guard(this.#store.takeChangeLease(user.realm, user.id, lease, now, new Date(now.getTime() + CHANGE_LEASE_MS))))) {
@@ -358,7 +362,8 @@ export class AccountService {
   async setPassword(user: UserRecord, password: string, options: SetPasswordOptions, context: AuditContext = {}): Promise<void> {
     await this.#audited(user, context, 'UPDATE_PASSWORD', async () => {
       const violations = this.#violations(user, password);
-      violations.push(...(await guard(this.#credentialsOf(user.realm).reuseViolations(user, password, { includeCurrent: true }))));
+      // The history is checked by hashing the password against each earlier one: never for a password over the cap.
+      if (!exceedsHardCap(password)) violations.push(...(await guard(this.#credentialsOf(user.realm).reuseViolations(user, password, { includeCurrent: true }))));
       if (violations.length > 0) throw new InvalidPasswordError(violations);
       await this.#set(user, password, options);
       this.#onPasswordChanged(user, { source: options.source ?? 'admin', temporary: options.temporary });

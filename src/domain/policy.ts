@@ -73,11 +73,29 @@ function characters(password: string): string[] {
   return Array.from(password);
 }
 
+/**
+ * The most characters (code points, as given) a new password may have, whatever
+ * the realm's policy: a bound on the work one request can ask for. A longer one
+ * is a `maxLength` violation, found before any hash; `maxLength(n)` and
+ * `length(n)` may not go beyond it.
+ */
+export const PASSWORD_HARD_CAP = 1024;
+
+/** Whether a new password is over `PASSWORD_HARD_CAP`: then nothing but the policy's own rules may look at it, never a hash. */
+export function exceedsHardCap(password: string): boolean {
+  // Code points cannot outnumber UTF-16 units: most passwords are decided without counting.
+  return password.length > PASSWORD_HARD_CAP && characters(password).length > PASSWORD_HARD_CAP;
+}
+
 function countOf(password: string, test: (character: string) => boolean): number {
   return characters(password).filter(test).length;
 }
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+function maxLengthMessage(n: number): string {
+  return `The password must have at most ${plural(n, 'character', 'characters')}.`;
+}
 
 /** Keycloak's `Character.isDigit`, `isLowerCase`, `isUpperCase`, `!isLetterOrDigit`, for all of Unicode. */
 const isDigit = (c: string): boolean => /^\p{Nd}$/u.test(c);
@@ -131,13 +149,15 @@ const RULES: Readonly<Record<string, Definition>> = {
   length: {
     kind: 'count',
     defaultParameter: 8,
+    max: PASSWORD_HARD_CAP,
     message: (n) => `The password must have at least ${plural(n, 'character', 'characters')}.`,
     accepts: (password, n) => characters(password).length >= n,
   },
   maxLength: {
     kind: 'count',
     defaultParameter: 64,
-    message: (n) => `The password must have at most ${plural(n, 'character', 'characters')}.`,
+    max: PASSWORD_HARD_CAP,
+    message: maxLengthMessage,
     accepts: (password, n) => characters(password).length <= n,
   },
   digits: {
@@ -262,6 +282,8 @@ const RULES: Readonly<Record<string, Definition>> = {
  * leaves room for passphrases; the pre-hash makes any length safe to hash.)
  */
 export const DEFAULT_PASSWORD_POLICY = 'length(8) and maxLength(128) and notCompromised and notUsername and notEmail';
+
+const HARD_CAP_VIOLATION: PolicyViolation = { policy: 'maxLength', parameter: PASSWORD_HARD_CAP, message: maxLengthMessage(PASSWORD_HARD_CAP) };
 
 /** Split on ` and ` outside parentheses, so a `regexPattern` may hold both. */
 function terms(source: string): string[] {
@@ -393,9 +415,12 @@ export function parsePasswordPolicy(source: string): PasswordPolicy {
     rules: passwordRules,
     check(password, context) {
       const normalised = normalizePassword(password);
-      return passwordRules
+      const violations: PolicyViolation[] = passwordRules
         .filter((rule) => !rule.accepts(normalised, context))
         .map((rule) => ({ policy: rule.policy, ...(rule.parameter === undefined ? {} : { parameter: rule.parameter }), message: rule.message }));
+      // A realm without maxLength still has the hard cap; with one, its own rule (at most the cap) has already spoken.
+      if (exceedsHardCap(password) && !violations.some((violation) => violation.policy === 'maxLength')) violations.push(HARD_CAP_VIOLATION);
+      return violations;
     },
     history: parameterOf(rules, 'passwordHistory'),
     reuseDays: parameterOf(rules, 'passwordAge'),

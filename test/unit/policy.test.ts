@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, passwordExpired, PolicySyntaxError } from '../../src/domain/policy';
+import { DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, PASSWORD_HARD_CAP, passwordExpired, PolicySyntaxError } from '../../src/domain/policy';
 
 const context = { username: 'alice', email: 'alice@example.com' };
 
@@ -20,11 +20,15 @@ describe('parsePasswordPolicy', () => {
   it.each([
     ['lenght(12)', /unknown policy "lenght" \(did you mean "length"\?\); known policies: length, maxLength, digits/],
     ['length(twelve)', /length\(twelve\): the parameter must be an integer/],
-    ['length(-1)', /the parameter must be an integer from 0 to 4096/],
+    ['length(-1)', /the parameter must be an integer from 0 to 1024/],
+    ['digits(-1)', /the parameter must be an integer from 0 to 4096/],
     ['length(1.5)', /the parameter must be an integer/],
     ['length(12) and length(10)', /policy "length" is given twice/],
     ['length(12) or maxLength(20)', /is not a policy term/],
     ['length(20) and maxLength(10)', /length\(20\) is more than maxLength\(10\)/],
+    // The hard cap on a new password holds for every realm.
+    ['maxLength(1025)', /maxLength\(1025\): the parameter must be an integer from 0 to 1024/],
+    ['length(2000)', /length\(2000\): the parameter must be an integer from 0 to 1024/],
   ])('refuses %j, saying what is wrong', (source, message) => {
     expect(() => parsePasswordPolicy(source)).toThrow(PolicySyntaxError);
     expect(() => parsePasswordPolicy(source)).toThrow(message);
@@ -62,6 +66,29 @@ describe('policy checks', () => {
     ]);
     expect(both.check('much too long', context)).toEqual([
       { policy: 'maxLength', parameter: 10, message: 'The password must have at most 10 characters.' },
+    ]);
+  });
+});
+
+describe('the hard cap of 1024 characters', () => {
+  const cap = { policy: 'maxLength', parameter: PASSWORD_HARD_CAP, message: 'The password must have at most 1024 characters.' };
+
+  it.each([
+    ['1024 characters', 'a'.repeat(1024), []],
+    ['1025 characters', 'a'.repeat(1025), [cap]],
+    ['1024 emoji (2048 UTF-16 units)', '\u{1F600}'.repeat(1024), []],
+    ['1025 emoji', '\u{1F600}'.repeat(1025), [cap]],
+  ])('a realm without maxLength: %s break %j', (_name, password, violations) => {
+    expect(parsePasswordPolicy('length(8)').check(password, context)).toEqual(violations);
+  });
+
+  it("is reported beside the other broken rules, and once: a realm's own maxLength speaks for it", () => {
+    expect(parsePasswordPolicy('digits(1)').check('a'.repeat(2000), context)).toEqual([
+      { policy: 'digits', parameter: 1, message: 'The password must contain at least 1 digit.' },
+      cap,
+    ]);
+    expect(parsePasswordPolicy('maxLength(20)').check('a'.repeat(2000), context)).toEqual([
+      { policy: 'maxLength', parameter: 20, message: 'The password must have at most 20 characters.' },
     ]);
   });
 });
