@@ -1,10 +1,9 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, get as httpGet } from 'node:http';
 import { percentile } from '../../bench/load';
 import { call, expectError } from '../helpers/api';
 import { TestIssuer } from '../helpers/issuer';
-import { startTestService } from '../helpers/setup';
+import { RELAXED_HASH_QUEUE, startTestService, TEST_BCRYPT_COST } from '../helpers/setup';
+import { spawnCli, stopSpawned } from '../helpers/spawn';
 import type { TestService } from '../helpers/setup';
 
 const VALIDATE = '/realms/alpha/password-resources/validate-password';
@@ -19,55 +18,81 @@ afterAll(async () => {
   await issuer.stop();
 });
 
-/** The standalone app listening on a free loopback port, as `npm start` serves it. */
-async function listen(service: TestService): Promise<{ base: string; close(): Promise<void> }> {
-  const server: Server = createServer(service.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
+/** One GET over a kept-alive connection: status and the time to the end of the body, ms. */
+function probe(agent: Agent, port: number, path: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started });
+      });
+    }).on('error', reject);
+  });
+}
+
+/** `serve` as `npm start` runs it, a process of its own, once it says it listens. */
+async function serve(env: Record<string, string>): Promise<{ port: number; output: () => string }> {
+  const child = spawnCli(['serve'], env);
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('password-resources listening') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  const line = output.split('\n').find((candidate) => candidate.includes('password-resources listening'));
+  if (!line) throw new Error(`serve did not start: ${output}`);
+  return { port: (JSON.parse(line) as { port: number }).port, output: () => output };
 }
 
 describe('a login storm', () => {
-  let service: TestService;
+  const USERS = 100;
+  let setup: TestService;
+  let server: { port: number; output: () => string };
+  let users: { id: string; token: string }[];
   beforeAll(async () => {
-    // One hash per core, Keycloak's lockout with failureFactor 5. The suite's roomy time budget fits a shared machine,
-    // where a hash at the tests' cost can take most of a second; `npm run bench` sends the burst to the defaults.
-    service = await startTestService('contention-burst', { realms: { alpha: { issuer: issuer.issuerOf('alpha') } } }, issuer);
-  });
+    // The users, made through the service's own use case on the database the server will use.
+    setup = await startTestService('contention-burst', { hashAlgorithm: 'bcrypt', realms: { alpha: { issuer: issuer.issuerOf('alpha') } } }, issuer);
+    users = [];
+    // Made two at a time, as the cores hash them: the storm is the test, not its set-up.
+    for (let i = 0; i < USERS; i += 2) users.push(...(await Promise.all([0, 1].map((k) => setup.createUser(`stormy-${i + k}`, PASSWORD)))));
+    // The shipped server in a process of its own, so that /healthz measures its event loop, not this test's 100 clients.
+    // bcrypt at the tests' cost (about 60 ms a check here), one hash per core, the default lockout; the suite's
+    // roomy time budget fits a shared machine (load shedding has its own tests, `npm run bench` the defaults).
+    server = await serve({
+      MONGODB_URI: setup.uri,
+      REALMS: 'alpha',
+      OIDC_ISSUER_BASE_URL: issuer.baseUrl,
+      PORT: '0',
+      HASH_ALGORITHM: 'bcrypt',
+      BCRYPT_COST: String(TEST_BCRYPT_COST),
+      HASH_QUEUE_BUDGET_MS: String(RELAXED_HASH_QUEUE.budgetMs),
+      HASH_QUEUE_INTERVAL_MS: String(RELAXED_HASH_QUEUE.intervalMs),
+    });
+  }, 300_000);
   afterAll(async () => {
-    await service.close();
+    await stopSpawned();
+    await setup.close();
   });
 
-  it('answers 100 simultaneous right validations of 100 users all with 200 while /healthz stays fast', async () => {
-    // Made two at a time, as the cores hash them: the storm is the test, not its set-up.
-    const users: { id: string; token: string }[] = [];
-    for (let i = 0; i < 100; i += 2) users.push(...(await Promise.all([0, 1].map((k) => service.createUser(`stormy-${i + k}`, PASSWORD)))));
-    const server = await listen(service);
+  it('answers 100 simultaneous right validations of 100 users all with 200 while /healthz p99 stays under 100 ms', async () => {
+    const base = `http://127.0.0.1:${server.port}`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
+      // The probe's connection made and the server's key set fetched before the storm.
+      expect((await probe(agent, server.port, '/healthz')).status).toBe(200);
       const state = { bursting: true };
       const health: number[] = [];
       const probing = (async () => {
         while (state.bursting) {
-          const started = performance.now();
-          const res = await fetch(`${server.base}/healthz`);
-          await res.arrayBuffer();
-          expect(res.status).toBe(200);
-          health.push(performance.now() - started);
-          await new Promise((resolve) => setTimeout(resolve, 10));
+          const { status, ms } = await probe(agent, server.port, '/healthz');
+          expect(status).toBe(200);
+          health.push(ms);
+          await new Promise((resolve) => setTimeout(resolve, 5));
         }
       })();
       const answers = await Promise.all(
         users.map(async (user) => {
-          const res = await fetch(`${server.base}${VALIDATE}`, {
+          const res = await fetch(`${base}${VALIDATE}`, {
             method: 'POST',
             headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
             body: JSON.stringify({ password: PASSWORD }),
@@ -77,18 +102,21 @@ describe('a login storm', () => {
       );
       state.bursting = false;
       await probing;
-      expect(answers.filter((a) => a.status === 200 && JSON.stringify(a.body) === '{"valid":true}')).toHaveLength(100);
-      expect(health.length).toBeGreaterThan(10);
-      // The hashes run off the event loop, so /healthz keeps answering during the burst. The issue's target is a
-      // p99 under 100 ms; here the server shares its loop with the test's 100 clients, and the p99 measured
-      // 126-404 ms on the shared 2-core machine, so this holds the weaker bound until that target is met (issue 16).
-      expect(percentile(health, 99)).toBeLessThan(500);
+      // The statuses named, should any be other than 200.
+      expect(answers.map((a) => a.status).filter((status) => status !== 200)).toEqual([]);
+      expect(answers.filter((a) => a.status === 200 && JSON.stringify(a.body) === '{"valid":true}')).toHaveLength(USERS);
+      // 100 checks of bcrypt at cost 10 on 2 cores keep the hashes busy for seconds: hundreds of probes, so the
+      // p99 is not just the worst one.
+      expect(health.length).toBeGreaterThanOrEqual(100);
+      expect(percentile(health, 99)).toBeLessThan(100);
     } finally {
-      await server.close();
+      agent.destroy();
     }
-    expect(await service.resources.metrics.getSingleMetricAsString('password_resources_hash_queue_rejected_total')).not.toMatch(/\} [1-9]/);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/password_resources_hash_queue_rejected_total/);
+    expect(metrics).not.toMatch(/password_resources_hash_queue_rejected_total\{[^}]*\} [1-9]/);
     // Every guess was judged right: nothing is left counted against the users.
-    expect((await service.resources.accounts.findByUsername('alpha', 'stormy-0'))?.loginFailures).toBeUndefined();
+    expect((await setup.resources.accounts.findByUsername('alpha', 'stormy-0'))?.loginFailures).toBeUndefined();
   }, 300_000);
 });
 
