@@ -16,6 +16,8 @@ import { UPDATE_PASSWORD } from '../domain/store';
 import type { Credential, NewUser, UserAttributes, UserStore } from '../domain/store';
 import type { KeycloakExport } from './keycloak-export';
 export type { KeycloakExport } from './keycloak-export';
+import { attributeLimits } from './attribute-limits';
+import type { AttributeCheck } from './attribute-limits';
 import { readRealmSettings } from './realm-settings';
 import type { RealmConfigEntry } from './realm-settings';
 
@@ -168,6 +170,7 @@ export async function importKeycloakExport(source: KeycloakExport, store: UserSt
   const realm = await source.realm();
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const leftovers = new Leftovers();
+  const checkAttributes = attributeLimits();
   let skipped = 0;
   const skippedUsers: SkippedUser[] = [];
   const skip = (user: SkippedUser): void => {
@@ -190,7 +193,7 @@ export async function importKeycloakExport(source: KeycloakExport, store: UserSt
         interrupted = true;
         break;
       }
-      const planned = exported.error === undefined ? planUser(realm, exported.value, leftovers) : { id: undefined, username: undefined, reason: exported.error };
+      const planned = exported.error === undefined ? planUser(realm, exported.value, leftovers, checkAttributes) : { id: undefined, username: undefined, reason: exported.error };
       if ('reason' in planned) {
         skip({ position: exported.position, ...planned });
         continue;
@@ -227,7 +230,7 @@ export async function importKeycloakExport(source: KeycloakExport, store: UserSt
 type Plan = NewUser | Omit<SkippedUser, 'position'>;
 
 /** The user to create from one `UserRepresentation`, or why it cannot be. */
-function planUser(realm: string, representation: unknown, leftovers: Leftovers = new Leftovers()): Plan {
+function planUser(realm: string, representation: unknown, leftovers: Leftovers, checkAttributes: AttributeCheck): Plan {
   if (!isRecord(representation)) return { id: undefined, username: undefined, reason: 'not a user object' };
   const id = nonEmptyString(representation.id);
   const username = nonEmptyString(representation.username)?.toLowerCase();
@@ -259,11 +262,15 @@ function planUser(realm: string, representation: unknown, leftovers: Leftovers =
     throw error;
   }
 
-  const previousCredentials = passwordHistory(credentials, leftovers);
-  tallyLeftovers(realm, representation, credentials, leftovers);
-
   const attributes = readAttributes(representation.attributes);
   if (typeof attributes === 'string') return skip(attributes);
+  const beyondLimits = checkAttributes(attributes);
+  if (beyondLimits !== undefined) return skip(beyondLimits);
+  const created = representation.createdTimestamp;
+  if (created !== undefined && (typeof created !== 'number' || !Number.isFinite(created))) return skip(`createdTimestamp must be milliseconds since the epoch, got ${JSON.stringify(created)}`);
+
+  const previousCredentials = passwordHistory(credentials, leftovers);
+  tallyLeftovers(realm, representation, credentials, leftovers);
   const { locale: locales, ...others } = attributes;
 
   const requiredActions = Array.isArray(representation.requiredActions)
@@ -271,9 +278,6 @@ function planUser(realm: string, representation: unknown, leftovers: Leftovers =
     : [];
   // A temporary password (admin API representations have the flag) is Keycloak's UPDATE_PASSWORD.
   if (password.temporary === true) requiredActions.push(UPDATE_PASSWORD);
-
-  const created = representation.createdTimestamp;
-  if (created !== undefined && (typeof created !== 'number' || !Number.isFinite(created))) return skip(`createdTimestamp must be milliseconds since the epoch, got ${JSON.stringify(created)}`);
 
   return {
     realm,

@@ -127,3 +127,46 @@ describe("attributes in Keycloak's shape through the admin API", () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe("attributes at the admin API's limits at import", () => {
+  const token = (): Promise<string> => service.issuer.sign({ sub: 'admin-1', resource_access: { 'realm-management': { roles: ['manage-users'] } } }, { realm: 'alpha' });
+  const many = (count: number): Record<string, string[]> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`a${i}`, ['x']]));
+  /** At every limit at once: 100 attributes (locale among them), a name of 255 characters, 100 values, a value of 2,048 characters. */
+  const atLimits = { ...many(97), locale: ['de'], ['n'.repeat(255)]: ['v'], wide: Array.from({ length: 100 }, (_, i) => (i === 0 ? 'w'.repeat(2048) : `v${i}`)) };
+  const beyond: [string, Record<string, string[]>, string][] = [
+    ['too-many', many(101), '101 attributes, more than 100'],
+    ['too-long', { note: ['l'.repeat(2049)] }, 'attributes."note"[0] has 2049 characters, more than 2048'],
+    ['long-name', { ['m'.repeat(256)]: ['v'] }, `the attribute name "${'m'.repeat(40)}…" has 256 characters, more than 255`],
+    ['too-wide', { tags: Array.from({ length: 101 }, (_, i) => `t${i}`) }, 'attributes."tags" has 101 values, more than 100'],
+    ['two-locales', { locale: ['de', 'en'] }, 'attributes."locale" has 2 values, more than 1'],
+  ];
+  let imported: Awaited<ReturnType<typeof runCli>>;
+
+  beforeAll(async () => {
+    const users = [['at-limits', atLimits] as const, ...beyond.map(([name, attributes]) => [name, attributes] as const)];
+    const file = join(scratch, 'limits.json');
+    await writeSingleFileExport(file, {
+      realm: 'alpha',
+      users: users.length,
+      user: (index) => ({ id: `limits-${index}`, username: users[index]?.[0], enabled: true, attributes: users[index]?.[1], credentials: [generatedCredential('password', index, CREATED)] }),
+    });
+    imported = await runCli(['import-keycloak', file], { MONGODB_URI: service.uri, REALMS: 'alpha', OIDC_ISSUER_BASE_URL: 'http://127.0.0.1:9/idp' });
+  });
+
+  it('imports a user at every limit, whose attributes the admin API returns and takes back unchanged', async () => {
+    expect(imported.stdout).toBe(`imported 1, unchanged 0, skipped ${beyond.length} (realm "alpha")\n`);
+    const res = await call(service.app, 'get', '/admin/realms/alpha/users/limits-0', { token: await token() });
+    expect((res.body as { attributes: unknown }).attributes).toEqual(atLimits);
+    expect((await call(service.app, 'put', '/admin/realms/alpha/users/limits-0', { token: await token(), body: res.body })).status).toBe(204);
+  });
+
+  it('skips each user beyond a limit, naming the limit, as the admin API refuses the same attributes', async () => {
+    const skipped = imported.stderr.split('\n').filter((line) => line.includes(' skipped '));
+    expect(skipped).toEqual(beyond.map(([name, , why], i) => `password-resources: skipped users[${i + 1}] "${name}" (id limits-${i + 1}): attributes beyond the admin API's limits (it would refuse this user): ${why}`));
+    for (const [, attributes] of beyond) {
+      const res = await call(service.app, 'put', '/admin/realms/alpha/users/limits-0', { token: await token(), body: { attributes } });
+      expect(res.status).toBe(400);
+    }
+    for (const index of beyond.keys()) expect((await call(service.app, 'get', `/admin/realms/alpha/users/limits-${index + 1}`, { token: await token() })).status).toBe(404);
+  });
+});
