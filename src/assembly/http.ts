@@ -111,11 +111,25 @@ export function accountPathMethods(): ReadonlyMap<string, readonly string[]> {
   return paths;
 }
 
+/**
+ * Leave a request for none of `paths` (Express patterns, matched as Express
+ * does: any case, an optional trailing slash) to the host at once, untouched:
+ * no request id, no headers, no realm or token check. The host answers it
+ * (the standalone app with its `404 not_found`).
+ */
+function onlyPaths(paths: readonly string[]): RequestHandler {
+  const patterns = paths.map((path) => new RegExp(`^${path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`, 'i'));
+  return (req, _res, next) => {
+    if (patterns.some((pattern) => pattern.test(req.path))) next();
+    else next('router');
+  };
+}
+
 /** The account API and recovery, below `ACCOUNT_BASE`. */
 function accountRouter(resolved: ResolvedOptions, chain: Chains, { accounts, recovery, noteLoginServer }: RoutersDependencies): Router {
   const account = express.Router({ mergeParams: true });
-  // Everything here is scoped to the account base path, so the host's other routes never see it.
-  account.use(requestId, apiSecurityHeaders, ...chain.realms, realmCors);
+  // Everything here is scoped to the account base path and its routes, so the host's other routes never see it.
+  account.use(onlyPaths([...accountPathMethods().keys()]), requestId, apiSecurityHeaders, ...chain.realms, realmCors);
   // Preflights need neither the database nor a token.
   for (const [path, methods] of accountPathMethods()) account.options(path, answerOptions(methods));
   account.use(chain.whenReady);
@@ -144,7 +158,7 @@ function adminRouter(chain: Chains, administration: AdminHandlerDependencies): R
   admin.options('/{*path}', (_req, _res, next) => {
     next('router');
   });
-  admin.use(requestId, apiSecurityHeaders, bearerRoute, ...chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
+  admin.use(onlyPaths(ADMIN_ROUTES.map((route) => route.path)), requestId, apiSecurityHeaders, bearerRoute, ...chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
   for (const route of ADMIN_ROUTES) {
     admin[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? chain.jsonBody(route.bodySchema) : []), route.handler(administration));
   }

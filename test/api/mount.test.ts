@@ -125,10 +125,23 @@ describe.each(setups.slice(1))("the host's own routes, with the router %s", (_na
     expect((res.body as { host: string }).host).toBe('echo');
   });
 
-  it('leave unknown paths under the realm prefix to the host', async () => {
-    const res = await request(app).get('/realms/alpha/password-resources/not-a-route');
+  it.each([
+    ['/realms/alpha/password-resources/not-a-route'],
+    ['/realms/nope/password-resources/not-a-route'],
+    ['/admin/realms/alpha/not-a-route'],
+    ['/admin/realms/alpha/users/someone/not-a-route'],
+  ])('leave unknown paths under the router\'s prefixes (%s) to the host, untouched and without a token check', async (path) => {
+    const res = await request(app).get(path);
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/text\/html/); // Express's own 404, not ours
+    expect(res.headers['x-request-id']).toBeUndefined();
+    expect(res.headers['www-authenticate']).toBeUndefined();
+  });
+});
+
+describe('the standalone app', () => {
+  it.each([['/realms/alpha/password-resources/not-a-route'], ['/admin/realms/alpha/not-a-route']])('answers an unknown path under the router\'s prefixes (%s) with its 404 not_found, asking for no token', async (path) => {
+    expectError(await call(service.app, 'get', path), 404, 'not_found');
   });
 });
 
