@@ -11,6 +11,8 @@ const config: Config = {
   // One real database server for the whole run; each test file uses its own database.
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  // Every response a test receives from the service is held against openapi.yaml.
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/contract-hook.ts'],
   // bcrypt at cost 10 and real servers: generous, but a hang still fails the run.
   testTimeout: 30_000,
   // Two cores on CI: two workers keep bcrypt-heavy files from starving each other.

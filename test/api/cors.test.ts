@@ -2,7 +2,6 @@ import express from 'express';
 import request from 'supertest';
 import { accountPathMethods } from '../../src/assembly/http';
 import { call, expectError } from '../helpers/api';
-import { expectContract } from '../helpers/contract';
 import { startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
 import { TestIssuer } from '../helpers/issuer';
@@ -82,7 +81,6 @@ function securityHeadersOf(res: request.Response): Record<string, unknown> {
 describe('preflights and security headers', () => {
   it('answers a preflight with no-store and the same security headers as a JSON answer', async () => {
     const res = await preflight(VALIDATE, APP);
-    expectContract('options', VALIDATE, res);
     expect(res.status).toBe(204);
     expect(res.headers['cache-control']).toBe('no-store');
     const json = await call(service.app, 'post', VALIDATE, { body: { password: 'x' } });
@@ -94,7 +92,6 @@ describe('preflights and security headers', () => {
     const full = `/realms/alpha/password-resources${path}`;
     for (const origin of [APP, 'https://evil.example']) {
       const res = await preflight(full, origin);
-      expectContract('options', full, res);
       expect(res.status).toBe(204);
       expect(res.headers.allow).toBe(`${methods}, OPTIONS`);
       expect(res.headers['access-control-allow-origin']).toBe(origin === APP ? APP : undefined);
@@ -103,13 +100,11 @@ describe('preflights and security headers', () => {
 
   it('answers OPTIONS of an unknown realm 404 realm_not_found', async () => {
     const res = await preflight('/realms/nope/password-resources/validate-password', APP);
-    expectContract('options', '/realms/nope/password-resources/validate-password', res);
     expectError(res, 404, 'realm_not_found');
   });
 
   it('leaves OPTIONS of the admin API to the host: the standalone server answers 404', async () => {
     const res = await request(service.app).options('/admin/realms/alpha/users');
-    expectContract('options', '/admin/realms/alpha/users', res);
     expectError(res, 404, 'not_found');
   });
 
@@ -120,7 +115,6 @@ describe('preflights and security headers', () => {
     const health = await call(service.app, 'get', '/healthz');
     expect(health.headers['content-security-policy']).toBe(API_CSP);
     const page = await request(service.app).get('/realms/alpha/password-resources/reset');
-    expectContract('get', '/realms/alpha/password-resources/reset', page);
     expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'sha256-[^']+'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/);
   });
 
@@ -128,7 +122,6 @@ describe('preflights and security headers', () => {
     const host = express();
     host.use('/gateway', service.resources.router);
     const pre = await request(host).options(`/gateway${VALIDATE}`).set('Origin', APP).set('Access-Control-Request-Method', 'POST');
-    expectContract('options', VALIDATE, pre);
     const json = await call(host, 'post', VALIDATE, { prefix: '/gateway', body: { password: 'x' } });
     for (const res of [pre, json]) {
       expect(res.headers['content-security-policy']).toBe(API_CSP);

@@ -1,7 +1,6 @@
 import request from 'supertest';
 import type { Response } from 'supertest';
 import { call, expectError } from '../helpers/api';
-import { expectContract } from '../helpers/contract';
 import { TestIssuer } from '../helpers/issuer';
 import { RELAXED_BRUTE_FORCE, startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
@@ -150,20 +149,16 @@ describe('a new password over the hard cap of 1024 characters', () => {
     expect(ticket.status).toBe(201);
     const link = (ticket.body as { ticket: string }).ticket.slice(PUBLIC_URL.length);
     const opened = await request(service.app).get(link);
-    expectContract('get', link, opened);
     const cookie = String((opened.headers['set-cookie'] as unknown as string[])[0]).split(';')[0] ?? '';
     const form = await request(service.app).get(`${BASE}/reset`).set('Cookie', cookie);
-    expectContract('get', `${BASE}/reset`, form);
     const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
 
     const { res, ms, hashes } = await measured(async () => request(service.app).post(`${BASE}/reset`).set('Cookie', cookie).type('form').send({ csrf, password: OVER_CAP, confirm: OVER_CAP }));
-    expectContract('post', `${BASE}/reset`, res);
     expect(res.status).toBe(400);
     expect(res.text).toContain('The password must have at most 1024 characters.');
     expect({ ms: ms < PROMISED_MS, hashes }).toEqual({ ms: true, hashes: 0 });
 
     const done = await request(service.app).post(`${BASE}/reset`).set('Cookie', cookie).type('form').send({ csrf, password: 'tess new password 2', confirm: 'tess new password 2' });
-    expectContract('post', `${BASE}/reset`, done);
     expect(done.status).toBe(200);
   });
 });
@@ -185,7 +180,6 @@ describe('a body of 1 MB', () => {
 
   it('is still 413 on the hosted page', async () => {
     const res = await request(service.app).post(`${BASE}/reset`).type('form').send(`password=${'z'.repeat(ONE_MB)}`);
-    expectContract('post', `${BASE}/reset`, res);
     expect(res.status).toBe(413);
   });
 });

@@ -3,7 +3,6 @@ import type { Connection } from 'mongoose';
 import request from 'supertest';
 import type { Response } from 'supertest';
 import { call, expectError } from '../helpers/api';
-import { expectContract } from '../helpers/contract';
 import { TestIssuer } from '../helpers/issuer';
 import { RELAXED_BRUTE_FORCE, startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
@@ -62,19 +61,16 @@ const pathOf = (link: string): string => link.slice(PUBLIC_URL.length);
 /** A browser's visit: GET the link, follow the 303 with the cookie it set, return the form page and the cookie. */
 async function openLink(link: string): Promise<{ page: Response; cookie: string; csrf: string }> {
   const first = await request(service.app).get(pathOf(link));
-  expectContract('get', pathOf(link), first);
   expect(first.status).toBe(303);
   expect(first.headers.location).toBe(`${BASE}/reset`);
   const cookie = String((first.headers['set-cookie'] as unknown as string[])[0]).split(';')[0] ?? '';
   const page = await request(service.app).get(`${BASE}/reset`).set('Cookie', cookie);
-  expectContract('get', `${BASE}/reset`, page);
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
   return { page, cookie, csrf };
 }
 
 async function submit(cookie: string, fields: Record<string, string>): Promise<Response> {
   const res = await request(service.app).post(`${BASE}/reset`).set('Cookie', cookie).type('form').send(fields);
-  expectContract('post', `${BASE}/reset`, res);
   return res;
 }
 

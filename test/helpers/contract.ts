@@ -1,5 +1,4 @@
 import type { ValidateFunction } from 'ajv';
-import type { Response } from 'supertest';
 import { createContractAjv, describeErrors, loadOpenApi } from '../../src/http/schemas';
 
 const document = loadOpenApi() as ReturnType<typeof loadOpenApi> & {
@@ -37,6 +36,21 @@ export function templateOf(path: string): string | undefined {
   return templates.find(({ pattern }) => pattern.test(bare))?.template;
 }
 
+/**
+ * The path as the contract knows it: `path` without the mount prefix a host
+ * put before the router (`/gateway/realms/...` is `/realms/...`), when some
+ * ending of it is a route of `openapi.yaml`.
+ */
+export function contractPathOf(path: string): string | undefined {
+  const [bare = path, query] = path.split('?');
+  const segments = bare.split('/').slice(1);
+  for (let skip = 0; skip < segments.length; skip++) {
+    const candidate = `/${segments.slice(skip).join('/')}`;
+    if (templateOf(candidate) !== undefined) return query === undefined ? candidate : `${candidate}?${query}`;
+  }
+  return undefined;
+}
+
 const compiled = new Map<string, ValidateFunction>();
 
 function validateAgainst(schema: unknown, value: unknown): string | undefined {
@@ -50,13 +64,23 @@ function validateAgainst(schema: unknown, value: unknown): string | undefined {
   return validate(value) ? undefined : describeErrors(validate.errors ?? []) + ` ${JSON.stringify(validate.errors)}`;
 }
 
+/** What the check reads of a response, whichever client received it (supertest's `Response` is one). */
+export interface ContractResponse {
+  readonly status: number;
+  /** Lower-case names; `set-cookie` as one value per cookie. */
+  readonly headers: Record<string, unknown>;
+  readonly text: string;
+  /** The parsed body of a JSON answer. */
+  readonly body: unknown;
+}
+
 /**
  * Hold a real response against `openapi.yaml`: the status is documented for
  * the route, the body matches its schema, every required header is there and
  * matches. `path` is the request path without any mount prefix; a path that is
  * no route of the contract must be the standalone server's `not_found`.
  */
-export function expectContract(method: string, path: string, res: Response): void {
+export function expectContract(method: string, path: string, res: ContractResponse): void {
   const template = templateOf(path);
   let response: ResponseObject | undefined;
   const where = `${method.toUpperCase()} ${path} -> ${res.status}`;
