@@ -5,21 +5,28 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { call } from '../helpers/api';
+import { contractChecks } from '../helpers/contract-hook';
+import { startRecordingProxy } from '../helpers/recording-proxy';
+import type { RecordingProxy } from '../helpers/recording-proxy';
 import { startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
 
 const SCRIPT = join(__dirname, '..', '..', 'examples', 'keycloak-reset-password.sh');
 let service: TestService;
 let server: Server;
+let proxy: RecordingProxy;
+/** The script's curl reaches the service through a proxy that holds every answer against openapi.yaml. */
 let baseUrl: string;
 
 beforeAll(async () => {
   service = await startTestService('keycloak-script');
   server = createServer(service.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy = await startRecordingProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  baseUrl = proxy.base;
 });
 afterAll(async () => {
+  await proxy.close();
   await new Promise((resolve) => server.close(resolve));
   await service.close();
 });
@@ -29,8 +36,11 @@ describe("a script written for Keycloak's admin API (examples/keycloak-reset-pas
     const { id } = await service.createUser('petra.script', 'petra first passphrase');
     const token = await service.issuer.sign({ sub: 'ops', azp: 'admin-cli', resource_access: { 'realm-management': { roles: ['manage-users'] } } });
     const env = { PATH: process.env.PATH ?? '', KEYCLOAK_URL: baseUrl, REALM: 'alpha', USERNAME: 'petra.script', TOKEN: token, NEW_PASSWORD: 'a "quoted" temporary one' };
+    const checked = contractChecks.count;
     const { stdout } = await promisify(execFile)('sh', [SCRIPT], { env });
     expect(stdout).toBe(`temporary password set for petra.script (${id})\n`);
+    // The lookup and the reset, as the script's curl received them, were held against the contract.
+    expect(contractChecks.count - checked).toBe(2);
 
     const validated = await call(service.app, 'post', '/realms/alpha/password-resources/validate-password', {
       token: await service.issuer.signAfterChange(id),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { freePort } from '../../src/db/mongo-server';
 import { call } from '../helpers/api';
+import { contractChecks, holdBrowserResponses } from '../helpers/contract-hook';
 import { TestIssuer } from '../helpers/issuer';
 import { RELAXED_BRUTE_FORCE, startTestService } from '../helpers/setup';
 import type { TestService } from '../helpers/setup';
@@ -64,6 +65,8 @@ describe('the hosted reset page, in Chromium', () => {
     expect(link.startsWith(`${origin}/realms/alpha/password-resources/reset?key=`)).toBe(true);
 
     const context = await browser.newContext();
+    holdBrowserResponses(context);
+    const checked = contractChecks.count;
     const page = await context.newPage();
     const cspViolations: string[] = [];
     page.on('console', (message) => {
@@ -103,6 +106,8 @@ describe('the hosted reset page, in Chromium', () => {
     await page.screenshot({ path: join(SCREENSHOTS, '3-changed.png'), fullPage: true });
     expect(cspViolations).toEqual([]);
     await context.close();
+    // What Chromium received (the link's 303, the form, the refused and the accepted post) was held against the contract.
+    expect(contractChecks.count - checked).toBeGreaterThanOrEqual(4);
 
     const fresh = await issuer.signAfterChange(created.id);
     const validated = await call(service.app, 'post', '/realms/alpha/password-resources/validate-password', { token: fresh, body: { password: 'Paula new password 2' } });
@@ -115,6 +120,7 @@ describe('the hosted reset page, in Chromium', () => {
     await call(service.app, 'put', `/admin/realms/alpha/users/${created.id}/execute-actions-email`, { token: admin, body: ['UPDATE_PASSWORD'] });
     const link = linkIn(await smtp.next('quentin@example.com'));
     const context = await browser.newContext();
+    holdBrowserResponses(context);
     const page = await context.newPage();
     await page.goto(link);
     await page.getByLabel('New password', { exact: true }).fill('Quentin new pass 22');

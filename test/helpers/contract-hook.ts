@@ -1,7 +1,8 @@
 /**
  * The contract check of the whole suite: every response a test receives from
  * the service, through supertest (any app, any mount) or `fetch` (a server
- * the test started), is held against `openapi.yaml`, preflights and error
+ * the test started), and through `holdReceived` from other clients (node:http,
+ * curl behind a recording proxy, Chromium), is held against `openapi.yaml`, preflights and error
  * paths included. A response the contract does not describe fails the test
  * that received it (or, received in a `beforeAll`/`afterAll`, its file).
  *
@@ -13,6 +14,7 @@
  *
  * Installed for every jest file by `setupFilesAfterEnv`.
  */
+import type { BrowserContext } from 'playwright-core';
 import { Test } from 'supertest';
 import type { Response } from 'supertest';
 import { contractPathOf, expectContract } from './contract';
@@ -44,6 +46,50 @@ function check(method: string, url: string, res: ContractResponse, inProcess: bo
   }
 }
 
+/** The body of a JSON answer, parsed (a body that is not JSON fails its schema). */
+function bodyOf(contentType: unknown, text: string): unknown {
+  if (typeof contentType !== 'string' || !contentType.startsWith('application/json') || text === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Hold a response a test received with another client (`node:http`, a
+ * recording proxy in front of curl) as supertest's and fetch's are: checked
+ * when the service marked it.
+ */
+export function holdReceived(method: string, url: string, res: Omit<ContractResponse, 'body'>): void {
+  check(method, url, { ...res, body: bodyOf(res.headers['content-type'], res.text) }, false);
+}
+
+/** Hold every answer of the service that a browser context receives: Chromium's navigations, redirects and form posts. */
+export function holdBrowserResponses(context: BrowserContext): void {
+  context.on('response', (response) => {
+    const checking = (async () => {
+      const headers: Record<string, unknown> = await response.allHeaders();
+      if (headers['x-request-id'] === undefined) return;
+      // Playwright joins repeated headers with a newline.
+      if (typeof headers['set-cookie'] === 'string') headers['set-cookie'] = headers['set-cookie'].split('\n');
+      const status = response.status();
+      // A redirect's body is not kept by the browser; the contract gives a 303 none.
+      const text = status >= 300 && status < 400 ? '' : await response.text();
+      holdReceived(response.request().method(), response.url(), { status, headers, text });
+    })()
+      .catch(() => undefined) // the page went away before its answer could be read
+      .finally(() => pending.delete(checking));
+    pending.add(checking);
+  });
+  // Closing the context would cut off the bodies still being read: let them finish first.
+  const close = context.close.bind(context);
+  context.close = async (...options) => {
+    await Promise.all(pending);
+    return close(...options);
+  };
+}
+
 type Assert = (this: Test, error: unknown, res: Response | undefined, fn: unknown) => void;
 const supertestTest = Test.prototype as unknown as { assert: Assert };
 const assertOf = supertestTest.assert;
@@ -66,8 +112,7 @@ globalThis.fetch = async (input, init) => {
         const headers: Record<string, unknown> = Object.fromEntries(res.headers);
         const cookies = res.headers.getSetCookie();
         if (cookies.length > 0) headers['set-cookie'] = cookies;
-        const json = (res.headers.get('content-type') ?? '').startsWith('application/json');
-        check(method, res.url, { status: res.status, headers, text, body: json && text !== '' ? (JSON.parse(text) as unknown) : {} }, false);
+        holdReceived(method, res.url, { status: res.status, headers, text });
       })
       .catch(() => undefined) // a body cut off (the test aborted it) is not an answer
       .finally(() => pending.delete(checking));

@@ -7,6 +7,7 @@ import { startServer } from '../../src/server';
 import type { RunningServer } from '../../src/server';
 import { startMongoServer } from '../../src/db/mongo-server';
 import type { MongoServer } from '../../src/db/mongo-server';
+import { holdReceived } from '../helpers/contract-hook';
 import { testDatabaseUri } from '../helpers/db';
 import { TestIssuer } from '../helpers/issuer';
 import { spawnCli, stopSpawned } from '../helpers/spawn';
@@ -50,6 +51,7 @@ function slowRequest(port: number, path: string, headers: Record<string, string>
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
       res.on('end', () => {
+        holdReceived('POST', `http://127.0.0.1:${port}${path}`, { status: res.statusCode ?? 0, headers: res.headers, text });
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
       });
     });
@@ -66,6 +68,7 @@ async function get(port: number, path: string): Promise<RawResponse> {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
       res.on('end', () => {
+        holdReceived('GET', `http://127.0.0.1:${port}${path}`, { status: res.statusCode ?? 0, headers: res.headers, text });
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
       });
     })

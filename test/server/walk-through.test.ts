@@ -4,13 +4,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/db/mongo-server';
+import { contractChecks } from '../helpers/contract-hook';
 import { RUN_MARKER } from '../helpers/processes';
+import { startRecordingProxy } from '../helpers/recording-proxy';
+import type { RecordingProxy } from '../helpers/recording-proxy';
 
 /**
  * README's "A walk-through with curl", run as written: the dev IdP
  * (`npm run dev:idp`), the real server (`npm start`), then each curl, in one
  * bash, each answer compared with the lines the README prints under it. Only
- * the ports change, to free ones.
+ * the ports change, to free ones; the service's answers reach curl through a
+ * recording proxy, which holds each against openapi.yaml.
  */
 const ROOT = join(__dirname, '..', '..');
 const SECTION = '## A walk-through with curl';
@@ -43,6 +47,7 @@ function inOrder(lines: string[], expected: string[]): boolean {
 }
 
 let shell: ChildProcessWithoutNullStreams;
+let proxy: RecordingProxy | undefined;
 let scratch: string;
 let said = '';
 
@@ -82,12 +87,15 @@ afterAll(async () => {
       while (groupAlive(pgid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+  await proxy?.close();
   rmSync(scratch, { recursive: true, force: true });
 }, 30_000);
 
 describe("README's walk-through with curl", () => {
   it('answers each call as the README says, on a fresh server', async () => {
     const [port, idpPort] = [await freePort(), await freePort()];
+    proxy = await startRecordingProxy(`http://127.0.0.1:${port}`);
+    const checked = contractChecks.count;
     const steps = walkThrough(readFileSync(join(ROOT, 'README.md'), 'utf8'));
     expect(steps.filter((step) => step.expected.length > 0).length).toBeGreaterThanOrEqual(4);
     shell = spawn('bash', [], {
@@ -108,7 +116,8 @@ describe("README's walk-through with curl", () => {
     shell.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
     shell.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
     for (const [index, step] of steps.entries()) {
-      const script = step.script.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`).replaceAll('127.0.0.1:8081', `127.0.0.1:${idpPort}`);
+      // curl talks to the service through the proxy; npm start listens on PORT.
+      const script = step.script.replaceAll('127.0.0.1:8080', `127.0.0.1:${proxy.port}`).replaceAll('127.0.0.1:8081', `127.0.0.1:${idpPort}`);
       const out = join(scratch, `step-${index}.out`);
       // Each step's output, and that of what it starts in the background, goes to its own file.
       shell.stdin.write(`{\n${script}\n} > '${out}' 2>&1 < /dev/null; echo "@@step ${index} $?"\n`);
@@ -121,5 +130,7 @@ describe("README's walk-through with curl", () => {
         if (!inOrder(lines, step.expected)) throw new Error(`README step:\n${step.script}\nexpected these lines, in order:\n${step.expected.join('\n')}\ngot:\n${output}`);
       }
     }
+    // The service's answers to the walk-through's curl calls (at least the five it prints) were held against the contract.
+    expect(contractChecks.count - checked).toBeGreaterThanOrEqual(steps.filter((step) => step.expected.length > 0).length);
   }, 300_000);
 });
