@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 import type { Express } from 'express';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT } from 'jose';
 import type { JWK, JWTPayload, KeyLike } from 'jose';
 import type { Response } from 'supertest';
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config/env';
 import { createPasswordResources, OptionsError } from '../../src/index';
 import type { PasswordResourcesOptions } from '../../src/index';
 import { call, expectError } from '../helpers/api';
 import type { CallOptions } from '../helpers/api';
+import { testDatabaseUri } from '../helpers/db';
 import { TestIssuer } from '../helpers/issuer';
-import { startTestService } from '../helpers/setup';
+import { RELAXED_HASH_QUEUE, startTestService, TEST_BCRYPT_COST } from '../helpers/setup';
 import type { HashCounts, TestService } from '../helpers/setup';
 
 const PATH = '/realms/alpha/password-resources/validate-password';
@@ -266,8 +273,12 @@ describe('bearer token verification', () => {
       expectAccepted(await post({ token: await issuer.sign({ sub: alice.id }, { header: { typ: 'at+jwt' } }) }));
     });
 
-    it.each(['Bearer', 'bearer'])('accepts a Keycloak access token: header typ JWT, typ claim "%s"', async (typ) => {
-      expectAccepted(await post({ token: await issuer.sign({ sub: alice.id, typ }, { header: { typ: 'JWT' } }) }));
+    it.each([
+      ['JWT', 'Bearer'],
+      ['JWT', 'bearer'],
+      ['application/jwt', 'Bearer'],
+    ])('accepts a Keycloak access token: header typ %s, typ claim "%s"', async (header, typ) => {
+      expectAccepted(await post({ token: await issuer.sign({ sub: alice.id, typ }, { header: { typ: header } }) }));
     });
 
     it('accepts a Keycloak-style access token whose header has no typ (a JWT by default)', async () => {
@@ -337,6 +348,46 @@ describe('bearer token verification', () => {
       it('refuses an ID token typed by its typ claim even with the audience', async () => {
         const token = await issuer.sign({ sub: frank.id, typ: 'ID', aud: AUDIENCE });
         expectRefused(await post({ token }, plain), token);
+      });
+
+      it("works as README's token section configures it: CONFIG_FILE's realm with audience and acceptPlainJwtAccessTokens", async () => {
+        const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+        const section = readme.slice(readme.indexOf('### Which tokens are accepted'));
+        const yaml = /```yaml\n([\s\S]*?)\n```/.exec(section)?.[1] ?? '';
+        expect(yaml).toContain('acceptPlainJwtAccessTokens: true');
+        // Only the provider's addresses change, to the test IdP's.
+        const ours = yaml
+          .replace(/issuer: \S+/, `issuer: ${issuer.issuerOf('shop')}`)
+          .replace(/jwksUri: \S+/, `jwksUri: ${issuer.issuerOf('shop')}/protocol/openid-connect/certs`);
+        const audience = /audience: (\S+)/.exec(ours)?.[1] ?? '';
+        const configFile = join(mkdtempSync(join(tmpdir(), 'token-readme-')), 'realms.yaml');
+        writeFileSync(configFile, ours);
+        const config = loadConfig({ REALMS: 'shop', CONFIG_FILE: configFile });
+        const resources = createPasswordResources({
+          ...config.resources,
+          mongodbUri: testDatabaseUri('token-readme'),
+          bcryptCost: TEST_BCRYPT_COST,
+          hashQueue: RELAXED_HASH_QUEUE,
+          logger: pino({ level: 'silent' }),
+        });
+        try {
+          await resources.ready();
+          const app = createApp(resources, pino({ level: 'silent' }));
+          const user = await resources.accounts.createUser({ realm: 'shop', username: 'gail', password: PASSWORD });
+          const validate = '/realms/shop/password-resources/validate-password';
+          const access = await issuer.sign({ sub: user.id, typ: undefined, aud: audience }, { realm: 'shop', header: { typ: 'JWT' } });
+          expect((await call(app, 'post', validate, { token: access, body: { password: PASSWORD } })).body).toEqual({ valid: true });
+          const idToken = await issuer.sign({ sub: user.id, typ: undefined, aud: 'shop-spa' }, { realm: 'shop', header: { typ: 'JWT' } });
+          expectError(await call(app, 'post', validate, { token: idToken, body: { password: PASSWORD } }), 401, 'invalid_token', 'error');
+        } finally {
+          await resources.close();
+        }
+        // Without the audience, start-up stops and names the setting.
+        writeFileSync(configFile, ours.replace(/^\s*audience: .*\n/m, ''));
+        expect(() => createPasswordResources({ ...loadConfig({ REALMS: 'shop', CONFIG_FILE: configFile }).resources, mongodbUri: testDatabaseUri('token-readme') })).toThrow(
+          /options\.realms\.shop\.acceptPlainJwtAccessTokens: needs options\.realms\.shop\.audience/,
+        );
+        rmSync(join(configFile, '..'), { recursive: true, force: true });
       });
 
       it('is refused at start-up without an audience', () => {
