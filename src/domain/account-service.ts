@@ -482,9 +482,9 @@ export class AccountService {
     const settings = this.#bruteForceOf(user.realm);
     for (let round = 0; ; round++) {
       const now = this.#now();
-      const reservation = await guard(
-        this.#store.reserveAttempt(user.realm, user.id, { now, resetBefore: new Date(now.getTime() - settings.failureResetTimeSeconds * 1000), budget: settings.failureFactor }),
-      );
+      const request = { now, resetBefore: new Date(now.getTime() - settings.failureResetTimeSeconds * 1000), budget: settings.failureFactor };
+      // The user was read for this request: its series saves the store a read (after a refill it is stale).
+      const reservation = await guard(this.#store.reserveAttempt(user.realm, user.id, round === 0 ? { ...request, known: { failures: user.loginFailures } } : request));
       if (reservation === null) throw new InvalidTokenError('The token\'s subject is no longer a user of this realm.');
       switch (reservation.kind) {
         case 'reserved':

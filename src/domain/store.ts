@@ -98,6 +98,13 @@ export interface AttemptRequest {
   readonly resetBefore: Date;
   /** The realm's `failureFactor`: guesses per lockout. */
   readonly budget: number;
+  /**
+   * The series as the caller read it a moment ago (its `UserRecord`'s
+   * `loginFailures`): a store may write on that assumption first and save a
+   * read. Every such write is conditional on it, and one that finds otherwise
+   * reads and decides again, so a stale value costs a round trip, never a guess.
+   */
+  readonly known?: { readonly failures: LoginFailures | undefined };
 }
 
 /** What `UserStore.reserveAttempt` found. */

@@ -161,6 +161,32 @@ function describeUserStoreConformance(name: string, open: () => Promise<StoreFix
       await expect(fixture.store.findById('beta', id)).resolves.toBeNull();
     });
 
+    it('reserves at most the budget of 20 concurrent guesses, each told the series is empty, from two stores', async () => {
+      const id = unique('guessed');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+      const other = await fixture.reopen();
+      // Each store read the user once (as a request does), before any guess: what each is told is stale for all but the first.
+      const read = [await fixture.store.findById('alpha', id), await other.findById('alpha', id)];
+      const request = { now: new Date(), resetBefore: new Date(Date.now() - 60_000), budget: 5, known: { failures: read[0]?.loginFailures } };
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? fixture.store : other).reserveAttempt('alpha', id, request)));
+      expect(results.flatMap((r) => (r?.kind === 'reserved' ? [r.failure.count] : [])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+      expect(results.filter((r) => r?.kind === 'exhausted')).toHaveLength(15);
+      expect((await fixture.store.findById('alpha', id))?.loginFailures).toMatchObject({ count: 5, remaining: 0 });
+    });
+
+    it('reserves a guess of a user deleted and made again under the same id, whatever it read of the old one', async () => {
+      const id = unique('reborn');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+      const old = await fixture.store.findById('alpha', id);
+      await fixture.store.delete('alpha', id);
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+      const reservation = await fixture.store.reserveAttempt('alpha', id, { now: new Date(), resetBefore: new Date(0), budget: 5, known: { failures: old?.loginFailures } });
+      expect(reservation).toEqual({ kind: 'reserved', failure: { count: 1, previousFailureAt: undefined, temporaryLockouts: 0 } });
+      expect((await fixture.store.findById('alpha', id))?.loginFailures).toMatchObject({ count: 1, remaining: 4 });
+      await fixture.store.delete('alpha', id);
+      await expect(fixture.store.reserveAttempt('alpha', id, { now: new Date(), resetBefore: new Date(0), budget: 5, known: { failures: undefined } })).resolves.toBeNull();
+    });
+
     it('leaves the old or a new credential after writes cut by a lost connection, never neither', async () => {
       const id = unique('cut');
       const old = credential('old');

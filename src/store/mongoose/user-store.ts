@@ -2,7 +2,7 @@ import { Schema } from 'mongoose';
 import type { Connection, Model, Types } from 'mongoose';
 import type { DatabaseBudget } from '../../domain/database-budget';
 import { DuplicateUserError, StoreUnavailableError } from '../../domain/store';
-import type { AttemptReservation, BulkInsertResult, Credential, CredentialChange, CredentialRehash, FieldMatch, LoginFailures, NewUser, UserAttributes, UserFilter, UserRecord, UserStore } from '../../domain/store';
+import type { AttemptRequest, AttemptReservation, BulkInsertResult, Credential, CredentialChange, CredentialRehash, FieldMatch, LoginFailures, NewUser, UserAttributes, UserFilter, UserRecord, UserStore } from '../../domain/store';
 import { limited, translate } from './limits';
 import type { QueryLimit } from './limits';
 
@@ -225,12 +225,15 @@ function health(connection: Connection, users: Model<UserDocument>, run: Run): P
 }
 
 /** Reading users: by id, by username, by filter. */
-function lookups(users: Model<UserDocument>, run: Run): Pick<UserStore, 'findById' | 'findByUsername' | 'find' | 'count'> {
+function lookups(users: Model<UserDocument>, run: Run, ids: DocumentIds): Pick<UserStore, 'findById' | 'findByUsername' | 'find' | 'count'> {
   return {
+    // The driver's own findOne (what mongoose's lean query comes down to, without building a query per request); every request reads here.
     findById: (realm, id) =>
       run(async (limit) => {
-        const doc = await users.findOne({ realm, userId: id }).lean<UserDocument>().setOptions(limit).exec();
-        return doc ? toRecord(doc) : null;
+        const doc = await users.collection.findOne<UserDocument & { _id: Types.ObjectId }>({ realm, userId: id }, limit);
+        if (!doc) return null;
+        ids.set(realm, id, doc._id);
+        return toRecord(doc);
       }),
 
     findByUsername: (realm, username) =>
@@ -391,51 +394,96 @@ function credentials(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<U
 }
 
 /**
- * One guess taken from the user's budget in one conditional write; a series
- * missing, too old or written before reservations is made or mended first,
- * each by a write that another request may win (then it reads again).
+ * Document `_id`s by realm and user id, of the users read lately (a bounded,
+ * oldest-first forgotten map): a reservation writes by `_id` (see
+ * `keyedFilter`), so with the `_id` known, and the series the request read,
+ * a guess is reserved in one round trip instead of two. An `_id` never
+ * changes; a user deleted and made again has a new one, which a write by the
+ * old one misses, and the reservation then reads afresh.
  */
-function reservations(users: Model<UserDocument>, run: Run): UserStore['reserveAttempt'] {
-  return (realm, id, { now, resetBefore, budget }) =>
+class DocumentIds {
+  readonly #ids = new Map<string, Types.ObjectId>();
+
+  constructor(private readonly max: number) {}
+
+  get(realm: string, id: string): Types.ObjectId | undefined {
+    return this.#ids.get(`${realm}\u0000${id}`);
+  }
+
+  set(realm: string, id: string, _id: Types.ObjectId): void {
+    const key = `${realm}\u0000${id}`;
+    this.#ids.delete(key);
+    this.#ids.set(key, _id);
+    if (this.#ids.size > this.max) this.#ids.delete(this.#ids.keys().next().value ?? key);
+  }
+}
+
+/** Users whose `_id` is kept: a few MB at most, more than the users a busy instance sees within a minute. */
+const DOCUMENT_IDS_KEPT = 10_000;
+
+/**
+ * The conditional write that reserves a guess when the series is as `state`
+ * says: none yet (the first guess makes it), or one with guesses left. The
+ * reservation, or `undefined` when the series is otherwise (locked, spent,
+ * stale, written before reservations) or another request's write came first.
+ */
+async function reserveByWrite(users: Model<UserDocument>, _id: Types.ObjectId, state: LoginFailuresDocument | undefined, request: AttemptRequest, limit: QueryLimit): Promise<AttemptReservation | undefined> {
+  const { now, resetBefore, budget } = request;
+  if (state === undefined) {
+    // The first guess of a series makes it, unless a concurrent one did.
+    const made = await users.collection.updateOne({ _id, loginFailures: null }, { $set: { loginFailures: { count: 1, lastFailureAt: now, remaining: budget - 1, temporaryLockouts: 0 } } }, limit);
+    return made.modifiedCount === 1 ? { kind: 'reserved', failure: { count: 1, previousFailureAt: undefined, temporaryLockouts: 0 } } : undefined;
+  }
+  const stale = state.lastFailureAt !== undefined && state.lastFailureAt < resetBefore;
+  if ((state.lockedUntil !== undefined && state.lockedUntil > now) || stale || state.remaining === undefined || state.remaining <= 0) return undefined;
+  const before = await users.collection.findOneAndUpdate(
+    { _id, 'loginFailures.remaining': { $gt: 0 }, 'loginFailures.lockedUntil': { $not: { $gt: now } }, 'loginFailures.lastFailureAt': { $gte: resetBefore } },
+    { $inc: { 'loginFailures.count': 1, 'loginFailures.remaining': -1 }, $set: { 'loginFailures.lastFailureAt': now } },
+    { returnDocument: 'before', projection: { loginFailures: 1 }, ...limit },
+  );
+  const previous = (before as { loginFailures?: LoginFailuresDocument | null } | null)?.loginFailures ?? undefined;
+  return previous ? { kind: 'reserved', failure: { count: previous.count + 1, previousFailureAt: previous.lastFailureAt ?? undefined, temporaryLockouts: previous.temporaryLockouts ?? 0 } } : undefined;
+}
+
+/**
+ * One guess taken from the user's budget in one conditional write, tried
+ * first on the series the caller read when the user's `_id` is known; a
+ * series missing, too old or written before reservations is made or mended
+ * first, each by a write that another request may win (then it reads again).
+ */
+function reservations(users: Model<UserDocument>, run: Run, ids: DocumentIds): UserStore['reserveAttempt'] {
+  return (realm, id, request) =>
     run(async (limit): Promise<AttemptReservation | null> => {
+      const { now, resetBefore, budget, known } = request;
+      const cached = known === undefined ? undefined : ids.get(realm, id);
+      if (known !== undefined && cached !== undefined) {
+        const reserved = await reserveByWrite(users, cached, known.failures, request, limit);
+        if (reserved) return reserved;
+      }
       type Found = { _id: Types.ObjectId; loginFailures?: LoginFailuresDocument | null };
       const read = async (filter: Record<string, unknown>): Promise<Found | null> => users.collection.findOne<Found>(filter, { projection: { _id: 1, loginFailures: 1 }, ...limit });
       const first = await read({ realm, userId: id });
       if (!first) return null;
       const _id = first._id;
+      ids.set(realm, id, _id);
       let state = first.loginFailures ?? undefined;
       // Each round either reserves, answers, or lost to a write of another request, which it reads again.
       for (let round = 0; round < RESERVATION_ROUNDS; round++) {
         if (state?.lockedUntil !== undefined && state.lockedUntil > now) return { kind: 'locked', until: state.lockedUntil };
         const stale = state?.lastFailureAt !== undefined && state.lastFailureAt < resetBefore;
-        if (state === undefined) {
-          // The first guess of a series makes it, unless a concurrent one did.
-          const made = await users.collection.updateOne(
-            { _id, loginFailures: null },
-            { $set: { loginFailures: { count: 1, lastFailureAt: now, remaining: budget - 1, temporaryLockouts: 0 } } },
-        limit,
-          );
-          if (made.modifiedCount === 1) return { kind: 'reserved', failure: { count: 1, previousFailureAt: undefined, temporaryLockouts: 0 } };
-        } else if (stale || state.remaining === undefined) {
+        if (state !== undefined && (stale || state.remaining === undefined)) {
           // A series too old to count starts again; one written before reservations gets the budget it has left.
           const remaining = stale ? budget : Math.max(budget - state.count, 0) || budget;
           await users.collection.updateOne(
             { _id, 'loginFailures.count': state.count, 'loginFailures.lastFailureAt': state.lastFailureAt ?? null },
             { $set: { 'loginFailures.remaining': remaining, ...(stale ? { 'loginFailures.count': 0 } : {}) } },
-        limit,
+            limit,
           );
-        } else if (state.remaining <= 0) {
+        } else if (state?.remaining !== undefined && state.remaining <= 0) {
           return { kind: 'exhausted', failures: toLoginFailures(state) };
         } else {
-          const before = await users.collection.findOneAndUpdate(
-            { _id, 'loginFailures.remaining': { $gt: 0 }, 'loginFailures.lockedUntil': { $not: { $gt: now } }, 'loginFailures.lastFailureAt': { $gte: resetBefore } },
-            { $inc: { 'loginFailures.count': 1, 'loginFailures.remaining': -1 }, $set: { 'loginFailures.lastFailureAt': now } },
-            { returnDocument: 'before', projection: { loginFailures: 1 }, ...limit },
-          );
-          const previous = (before as { loginFailures?: LoginFailuresDocument | null } | null)?.loginFailures ?? undefined;
-          if (previous) {
-            return { kind: 'reserved', failure: { count: previous.count + 1, previousFailureAt: previous.lastFailureAt ?? undefined, temporaryLockouts: previous.temporaryLockouts ?? 0 } };
-          }
+          const reserved = await reserveByWrite(users, _id, state, request, limit);
+          if (reserved) return reserved;
         }
         const again = await read({ _id });
         if (!again) return null;
@@ -446,9 +494,9 @@ function reservations(users: Model<UserDocument>, run: Run): UserStore['reserveA
 }
 
 /** Brute force detection's counters and lockouts, and the password-change lease, each one atomic write. */
-function failures(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<UserStore, 'reserveAttempt' | 'releaseAttempt' | 'refillAttempts' | 'lockTemporarily' | 'takeChangeLease' | 'releaseChangeLease' | 'disable' | 'clearFailures'> {
+function failures(users: Model<UserDocument>, keyed: Keyed, run: Run, ids: DocumentIds): Pick<UserStore, 'reserveAttempt' | 'releaseAttempt' | 'refillAttempts' | 'lockTemporarily' | 'takeChangeLease' | 'releaseChangeLease' | 'disable' | 'clearFailures'> {
   return {
-    reserveAttempt: reservations(users, run),
+    reserveAttempt: reservations(users, run, ids),
 
     releaseAttempt: (realm, id, count) =>
       run(async (limit) => {
@@ -498,7 +546,7 @@ function failures(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<User
     clearFailures: (realm, id) =>
       run(async (limit) => {
         // Keyed on the index alone (one round trip); unsetting an absent field writes nothing.
-        await users.updateOne({ realm, userId: id }, { $unset: { loginFailures: '' } }).setOptions(limit).exec();
+        await users.collection.updateOne({ realm, userId: id }, { $unset: { loginFailures: '' } }, limit);
       }),
   };
 }
@@ -512,15 +560,16 @@ function failures(users: Model<UserDocument>, keyed: Keyed, run: Run): Pick<User
 export function createMongooseUserStore(connection: Connection, options: { readonly timeoutMs?: number } = {}): UserStore {
   const users: Model<UserDocument> = connection.model<UserDocument>('PasswordResourcesUser', userSchema);
   const keyed = keyedFilter(users);
+  const ids = new DocumentIds(DOCUMENT_IDS_KEPT);
   const storeWithin = (budget: DatabaseBudget | undefined): UserStore => {
     const run: Run = (work) => limited(budget, options.timeoutMs, work);
     return {
       ...health(connection, users, run),
-      ...lookups(users, run),
+      ...lookups(users, run, ids),
       ...creation(users, run),
       ...edits(connection, users, run),
       ...credentials(users, keyed, run),
-      ...failures(users, keyed, run),
+      ...failures(users, keyed, run, ids),
       within: (next) => storeWithin(next),
     };
   };
