@@ -49,12 +49,12 @@ const httpKnowsNoDatabase = {
 
 export default tseslint.config(
   // Auth0 custom database scripts run in Auth0's sandbox, with its globals (configuration, WrongUsernameOrPasswordError): not modules of this project.
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/', 'examples/auth0-custom-database/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/', 'examples/auth0-custom-database/', 'examples/spa-account/dist/'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.mjs', 'test/helpers/summary-reporter.cjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.mjs', 'test/helpers/summary-reporter.cjs', 'examples/spa-account/vite.config.mjs'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -80,7 +80,7 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'bench/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },
-  { files: ['eslint.config.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.mjs', 'examples/spa-account/vite.config.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', process: 'readonly', require: 'readonly' } },

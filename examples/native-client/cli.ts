@@ -10,8 +10,8 @@
  */
 import { spawn } from 'node:child_process';
 import { Command } from 'commander';
-import { AccountApi } from './account-api';
-import type { Answer, PolicyRule } from './account-api';
+import { AccountApi } from '../account-api';
+import type { Answer, PolicyRule } from '../account-api';
 import { signIn } from './sign-in';
 import type { Tokens } from './sign-in';
 import { Terminal } from './terminal';
