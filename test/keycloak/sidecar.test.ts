@@ -202,6 +202,19 @@ describe('reset-password against Keycloak', () => {
     expect((short.body as { violations: unknown }).violations).toEqual([{ policy: 'length', parameter: 10, message: expect.stringMatching(/length/i) as unknown }]);
   });
 
+  it('refuses a new password over the hard cap as a maxLength violation at once, asking Keycloak nothing', async () => {
+    const { token } = await user('cappy');
+    const started = performance.now();
+    // A wrong current password too: Keycloak, asked, would have made this a 401.
+    const res = await change(realm, token, 'not the current 00', `12${'x'.repeat(1024)}`);
+    const ms = performance.now() - started;
+    expectError(res, 400, 'invalid_password');
+    // The realm's own rule (the NIST default's maxLength(128)) speaks for the cap.
+    expect((res.body as { violations: unknown }).violations).toEqual([{ policy: 'maxLength', parameter: 128, message: 'The password must have at most 128 characters.' }]);
+    expect(ms).toBeLessThan(500);
+    expect(await canLogIn('cappy', PASSWORD)).toBe(true);
+  });
+
   it('answers a wrong current password with 401 invalid_current_password', async () => {
     const { token } = await user('walt');
     expectError(await change(realm, token, 'not the current 00', 'a new sidecar password 56'), 401, 'invalid_current_password', 'bare');
