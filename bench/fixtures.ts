@@ -9,12 +9,19 @@ import type { TestIssuer } from '../test/helpers/issuer';
 import { CONCURRENCY, log, PASSWORD, REALM, SCHEME } from './settings';
 
 /** The bench's scheme alone, in a process of its own with the threadpool `serve` would have. */
-export async function bcryptLimit(seconds: number): Promise<{ checksPerSecond: number; singleCheckMs: number }> {
+export async function bcryptLimit(seconds: number): Promise<HashLimit> {
   return hashLimit(SCHEME, CONCURRENCY, seconds);
 }
 
+/** What the hash alone does: checks per second at saturation, one check's time alone, and the CPU (all threads) each check took at saturation. */
+export interface HashLimit {
+  readonly checksPerSecond: number;
+  readonly singleCheckMs: number;
+  readonly cpuMsPerCheck: number;
+}
+
 /** One hash scheme alone, `concurrency` at once, in a process of its own with the threadpool `serve` would give it. */
-export async function hashLimit(scheme: HashScheme, concurrency: number, seconds: number): Promise<{ checksPerSecond: number; singleCheckMs: number }> {
+export async function hashLimit(scheme: HashScheme, concurrency: number, seconds: number): Promise<HashLimit> {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'hash-limit.ts'), JSON.stringify(scheme), String(concurrency), String(seconds)], {
     env: { ...process.env, UV_THREADPOOL_SIZE: String(concurrency + 1) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -23,7 +30,7 @@ export async function hashLimit(scheme: HashScheme, concurrency: number, seconds
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`hash-limit exited with ${String(code)}`);
-  return JSON.parse(out) as { checksPerSecond: number; singleCheckMs: number };
+  return JSON.parse(out) as HashLimit;
 }
 
 /** Users straight into the database, in bulk: one pre-computed credential shared by all (a seed, not a login). */
