@@ -3,7 +3,8 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { createTokenVerifier } from '../auth/token-verifier';
-import type { TokenVerifier } from '../auth/token-verifier';
+import type { TokenTrust, TokenVerifier } from '../auth/token-verifier';
+import { createAdminTokenVerifier } from '../auth/admin-token-verifier';
 import type { AccountService } from '../domain/account-service';
 import type { AuditContext } from '../domain/events';
 import type { RecoveryService } from '../domain/recovery';
@@ -58,30 +59,56 @@ interface Chains {
   readonly whenReady: RequestHandler;
   readonly clientIp: (req: Request) => string | undefined;
   readonly verifierOf: (realm: ResolvedRealm) => TokenVerifier;
+  readonly adminVerifierOf: (realm: ResolvedRealm) => TokenVerifier;
   /** A JSON body checked against a schema of `openapi.yaml`. */
   readonly jsonBody: (schema: string) => RequestHandler[];
   readonly errors: express.ErrorRequestHandler;
 }
 
-/** One token verifier per realm, each with its own key set cache. */
-function tokenVerifiers(resolved: ResolvedOptions, metrics: ServiceMetrics): (realm: ResolvedRealm) => TokenVerifier {
-  const verifiers = new Map<string, TokenVerifier>(
-    [...resolved.realms.values()].map((realm) => [
+/** The token verifiers of the account API (each realm's own) and of the admin API (with each realm's admin realm). */
+interface Verifiers {
+  readonly verifierOf: (realm: ResolvedRealm) => TokenVerifier;
+  readonly adminVerifierOf: (realm: ResolvedRealm) => TokenVerifier;
+}
+
+/**
+ * One token verifier per realm, each with its own key set cache; one per
+ * admin realm, shared by the realms it administers.
+ */
+function tokenVerifiers(resolved: ResolvedOptions, metrics: ServiceMetrics): Verifiers {
+  const verifier = (label: string, trust: TokenTrust): TokenVerifier =>
+    createTokenVerifier(trust, {
+      clockToleranceSeconds: resolved.clockToleranceSeconds,
+      jwks: resolved.jwks,
+      onJwks: (outcome) => {
+        metrics.jwks(label, outcome);
+      },
+    });
+  const own = new Map<string, TokenVerifier>();
+  const admins = new Map<string, TokenVerifier>();
+  const forAdmin = new Map<string, TokenVerifier>();
+  for (const realm of resolved.realms.values()) {
+    const ownVerifier = verifier(realm.name, realm);
+    own.set(realm.name, ownVerifier);
+    const admin = realm.adminRealm;
+    let adminVerifier: TokenVerifier | undefined;
+    if (admin) {
+      // Its administrators' tokens are Keycloak's admin-cli tokens: no audience of ours, always `typ: Bearer`.
+      const key = `${admin.issuer} ${admin.jwksUri}`;
+      adminVerifier = admins.get(key) ?? verifier(admin.name, { issuer: admin.issuer, jwksUri: admin.jwksUri, audience: undefined, acceptPlainJwtAccessTokens: false });
+      admins.set(key, adminVerifier);
+    }
+    forAdmin.set(
       realm.name,
-      createTokenVerifier(realm, {
-        clockToleranceSeconds: resolved.clockToleranceSeconds,
-        jwks: resolved.jwks,
-        onJwks: (outcome) => {
-          metrics.jwks(realm.name, outcome);
-        },
-      }),
-    ]),
-  );
-  return (realm) => {
-    const verifier = verifiers.get(realm.name);
-    if (!verifier) throw new Error(`no verifier for realm ${realm.name}`);
-    return verifier;
+      createAdminTokenVerifier(realm.name, { issuer: realm.issuer, verify: ownVerifier }, admin && adminVerifier ? { issuer: admin.issuer, verify: adminVerifier } : undefined),
+    );
+  }
+  const lookup = (verifiers: Map<string, TokenVerifier>) => (realm: ResolvedRealm): TokenVerifier => {
+    const found = verifiers.get(realm.name);
+    if (!found) throw new Error(`no verifier for realm ${realm.name}`);
+    return found;
   };
+  return { verifierOf: lookup(own), adminVerifierOf: lookup(forAdmin) };
 }
 
 function chains(resolved: ResolvedOptions, { logger, metrics, ready }: RoutersDependencies): Chains {
@@ -91,7 +118,7 @@ function chains(resolved: ResolvedOptions, { logger, metrics, ready }: RoutersDe
     realms: [resolveRealm(resolved.realms), requestBudget(resolved.databaseTimeoutMs)],
     whenReady: whenReady(ready),
     clientIp: (req) => proxyaddr(req, trust),
-    verifierOf: tokenVerifiers(resolved, metrics),
+    ...tokenVerifiers(resolved, metrics),
     jsonBody: (schema) => [requireJson, parseJson(resolved.bodyLimitBytes), validateBody(componentValidator(ajv, schema))],
     errors: errorHandler(logger, (res: Response) => contextOf(res).realm?.name),
   };
@@ -158,9 +185,9 @@ function adminRouter(chain: Chains, administration: AdminHandlerDependencies): R
   admin.options('/{*path}', (_req, _res, next) => {
     next('router');
   });
-  admin.use(onlyPaths(ADMIN_ROUTES.map((route) => route.path)), requestId, apiSecurityHeaders, bearerRoute, ...chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.verifierOf, admitAdmin, chain.clientIp));
+  admin.use(onlyPaths(ADMIN_ROUTES.map((route) => route.path)), requestId, apiSecurityHeaders, bearerRoute, ...chain.realms, chain.whenReady, refuseTokensOutsideHeader, authenticate(chain.adminVerifierOf, admitAdmin, chain.clientIp));
   for (const route of ADMIN_ROUTES) {
-    admin[route.method](route.path, requireAdminRole(route.role), ...(route.bodySchema ? chain.jsonBody(route.bodySchema) : []), route.handler(administration));
+    admin[route.method](route.path, requireAdminRole(route.role, { anyAdminRole: route.anyAdminRole === true }), ...(route.bodySchema ? chain.jsonBody(route.bodySchema) : []), route.handler(administration));
   }
   admin.use(chain.errors);
   return admin;

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors as joseErrors, jwksCache, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwksCache, jwtVerify } from 'jose';
 import type { JWKSCacheInput, JWTHeaderParameters, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { JwksOptions } from '../config/token-options';
 import { InvalidTokenError, TemporarilyUnavailableError } from '../errors';
@@ -64,6 +64,29 @@ function describe(error: unknown): string {
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is not valid.';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The token is signed with a key this realm does not publish.';
   return 'The token is malformed or not acceptable.';
+}
+
+/** Keycloak's issuer shape, with a realm name that is safe to repeat in a message. */
+const KEYCLOAK_ISSUER_REALM = /\/realms\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/?$/;
+
+/**
+ * The `iss` a token claims, read before anything is verified: only to choose
+ * whose keys verify it and to name a foreign issuer in a refusal. Undefined
+ * when the token is not a JWT or has no string `iss`.
+ */
+export function claimedIssuer(token: string): string | undefined {
+  try {
+    const { iss } = decodeJwt(token);
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An issuer as a refusal names it: `realm master` for Keycloak's shape, else `another issuer` (the claim is the sender's text). */
+export function describeIssuer(issuer: string): string {
+  const realm = KEYCLOAK_ISSUER_REALM.exec(issuer)?.[1];
+  return realm === undefined ? 'another issuer' : `realm ${realm}`;
 }
 
 /**
@@ -146,7 +169,14 @@ export function createTokenVerifier(
   options: { clockToleranceSeconds: number; jwks: JwksOptions; onJwks?: JwksObserver },
 ): TokenVerifier {
   const getKey = keySet(trust.jwksUri, options.jwks, options.onJwks ?? (() => undefined));
+  const own = describeIssuer(trust.issuer);
   return async (token) => {
+    // Named before the signature is looked at: another realm's key is not the reason, its issuer is.
+    const claimed = claimedIssuer(token);
+    if (claimed !== undefined && claimed !== trust.issuer) {
+      const theirs = describeIssuer(claimed);
+      throw new InvalidTokenError(theirs === own || own === 'another issuer' ? 'The token was not issued by this realm.' : `The token was issued by ${theirs}, not by ${own}.`);
+    }
     let payload: JWTPayload;
     let protectedHeader: JWTHeaderParameters;
     try {

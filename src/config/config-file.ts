@@ -23,13 +23,13 @@ const FILE_REALM_OBJECTS = {
 } as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;
-const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, ...Object.keys(FILE_REALM_OBJECTS), 'cors', 'requiredClientRoles', 'credentialStore'];
+const FILE_REALM_KEYS = [...FILE_REALM_STRINGS, ...FILE_REALM_BOOLEANS, ...FILE_REALM_LISTS, ...FILE_REALM_INTEGERS, ...Object.keys(FILE_REALM_OBJECTS), 'cors', 'requiredClientRoles', 'credentialStore', 'adminRealm'];
 export type FileRealm = Partial<
   Record<(typeof FILE_REALM_STRINGS)[number], string> &
     Record<(typeof FILE_REALM_BOOLEANS)[number], boolean> &
     Record<(typeof FILE_REALM_LISTS)[number], string[]> &
     Record<(typeof FILE_REALM_INTEGERS)[number], number> &
-    Pick<RealmOptions, keyof typeof FILE_REALM_OBJECTS> & { cors: { origins: string[] }; requiredClientRoles: Record<string, string[]>; credentialStore: RealmOptions['credentialStore'] }
+    Pick<RealmOptions, keyof typeof FILE_REALM_OBJECTS> & { cors: { origins: string[] }; requiredClientRoles: Record<string, string[]>; credentialStore: RealmOptions['credentialStore']; adminRealm: string | false }
 >;
 
 /** What a CONFIG_FILE holds: per-realm settings, and two service-wide ones. */
@@ -96,6 +96,8 @@ function checkSetting(at: string, key: string, value: unknown): void {
     if (value !== 'mongodb' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new ConfigError(`${at}.credentialStore: must be mongodb or { type: keycloak, clientId, clientSecret, serverUrl, realm }, got ${JSON.stringify(value)}`);
     }
+  } else if (key === 'adminRealm') {
+    if (value !== false && (typeof value !== 'string' || value === '')) throw new ConfigError(`${at}.adminRealm: must be a realm name (e.g. master) or false, got ${JSON.stringify(value)}`);
   } else if (key === 'cors') {
     const origins: unknown = typeof value === 'object' && value !== null ? (value as { origins?: unknown }).origins : undefined;
     if (!Array.isArray(origins) || !origins.every((item) => typeof item === 'string')) {

@@ -122,6 +122,7 @@ function realmOptions(name: string, file: FileRealm, defaults: RealmDefaults): R
     ...(file.templates === undefined || configFile === undefined ? {} : { templates: resolvePath(dirname(configFile), file.templates) }),
     ...(file.credentialStore === undefined ? {} : { credentialStore: file.credentialStore }),
     ...(file.argon2 === undefined ? {} : { argon2: file.argon2 }),
+    ...(file.adminRealm === undefined ? {} : { adminRealm: file.adminRealm }),
   };
 }
 

@@ -5,8 +5,8 @@
  */
 import type { BruteForceSettings } from '../domain/lockout';
 import type { PasswordPolicy } from '../domain/policy';
-import type { AdminRoles, RealmAdminOptions } from './admin-options';
-import { resolveAdminRoles, resolveLoginCheckRole } from './admin-options';
+import type { AdminRoles, RealmAdminOptions, ResolvedAdministrators } from './admin-options';
+import { resolveAdministrators, resolveAdminRoles, resolveLoginCheckRole } from './admin-options';
 import { REALM_NAME } from './checks';
 import type { RealmCredentialStoreOptions, ResolvedCredentialStore } from './credential-store-options';
 import { resolveCredentialStore } from './credential-store-options';
@@ -27,7 +27,7 @@ import { resolveTokenRules } from './token-options';
 export interface RealmOptions extends RealmTokenOptions, RealmPasswordOptions, RealmHttpOptions, RealmAdminOptions, RealmEmailOptions, RealmCredentialStoreOptions {}
 
 /** A realm as the router uses it: nothing optional. */
-export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail {
+export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail, ResolvedAdministrators {
   readonly name: string;
   readonly policy: PasswordPolicy;
   /** How the realm stores new passwords, from its policy's `hashAlgorithm` and `hashIterations`. */
@@ -41,7 +41,7 @@ export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail {
 
 const REALM_OPTION_NAMES = [
   'issuer', 'jwksUri', 'audience', 'acceptPlainJwtAccessTokens', 'passwordPolicy', 'argon2', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles',
-  'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'loginCheckRole', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore',
+  'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'loginCheckRole', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore', 'adminRealm',
 ];
 
 /**
@@ -64,6 +64,7 @@ export function resolveRealm(name: string, realm: RealmOptions, defaultPolicy: s
     bruteForce: resolveBruteForce(`${at}.bruteForce`, realm.bruteForce),
     adminRoles: resolveAdminRoles(`${at}.adminRoles`, realm.adminRoles),
     loginCheckRole: resolveLoginCheckRole(`${at}.loginCheckRole`, realm.loginCheckRole),
+    ...resolveAdministrators(`${at}.adminRealm`, realm.adminRealm, tokens.issuer, tokens.jwksUri),
     ...resolveRealmEmail(at, realm, process.env),
     credentialStore: resolveCredentialStore(`${at}.credentialStore`, realm.credentialStore, realm.issuer),
   });

@@ -20,6 +20,7 @@ import {
   TemporarilyUnavailableError,
   UnsupportedMediaTypeError,
 } from '../errors';
+import { KEYCLOAK_REALM_ADMIN_ROLES } from '../config/admin-options';
 import type { AdminRoles } from '../config/admin-options';
 import type { ResolvedRealm } from '../config/realm-options';
 import { budgetOf, contextOf } from './context';
@@ -284,31 +285,75 @@ export function authenticate(verifierOf: (realm: ResolvedRealm) => TokenVerifier
   };
 }
 
+/** The admin roles a token holds on the path's realm, and where they were looked for (for a refusal to name). */
+interface AdminGrants {
+  readonly held: ReadonlySet<string>;
+  readonly where: string;
+  /** The admin realm's name when the token is one of its administrators'. */
+  readonly adminRealm: string | undefined;
+}
+
 /**
- * The admin API's roles, found where Keycloak puts them (client roles of
- * `realm-management`), or as a realm role or scope of the same name.
- * `manage` includes `view`, as in Keycloak.
+ * Where Keycloak puts a token's rights on a realm: for its admin realm's
+ * administrators (`master`), client roles of `<realm>-realm` and nothing else
+ * (Keycloak's `MgmtPermissions.hasOneAdminRole`); for the realm's own, client
+ * roles of `realm-management` (`<name>-realm` in the admin realm itself), or
+ * realm roles or scopes of the same name for other identity providers.
  */
-export function requireAdminRole(kind: keyof AdminRoles): RequestHandler {
+function adminGrants(realm: ResolvedRealm, token: VerifiedToken): AdminGrants {
+  const claims = token.claims;
+  const access = claims.resource_access as Record<string, unknown> | undefined;
+  const admin = realm.adminRealm;
+  if (admin !== undefined && claims.iss === admin.issuer) {
+    return { held: new Set(rolesIn(access?.[admin.roleClient])), where: `a client role of ${admin.roleClient} in realm ${admin.name}`, adminRealm: admin.name };
+  }
+  const scope = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+  return {
+    held: new Set([...rolesIn(access?.[realm.managementClient]), ...rolesIn(claims.realm_access), ...scope]),
+    where: `a client role of ${realm.managementClient}, or a realm role or scope of that name`,
+    adminRealm: undefined,
+  };
+}
+
+/** The roles that grant `kind`: `manage` includes `view`, `manageRealm` includes `viewRealm`, as in Keycloak. */
+function rolesGranting(roles: AdminRoles, kind: keyof AdminRoles): string[] {
+  if (kind === 'view') return [roles.view, roles.manage];
+  if (kind === 'viewRealm') return [roles.viewRealm, roles.manageRealm];
+  return [roles[kind]];
+}
+
+/** Whether the request's token holds `kind` on the path's realm; for handlers that answer more to some roles. */
+export function holdsAdminRole(res: Response, kind: keyof AdminRoles): boolean {
+  const { realm, token } = contextOf(res);
+  if (!realm || !token) throw new Error('role check placed before authentication');
+  const { held } = adminGrants(realm, token);
+  return rolesGranting(realm.adminRoles, kind).some((role) => held.has(role));
+}
+
+/**
+ * The admin API's roles, found where Keycloak puts them (`adminGrants`).
+ * `anyAdminRole` also lets through a token with any admin role of the realm
+ * (Keycloak's, or ours), for routes that answer it with less.
+ */
+export function requireAdminRole(kind: keyof AdminRoles, options: { anyAdminRole?: boolean } = {}): RequestHandler {
   return (_req, res, next) => {
     const { realm, token } = contextOf(res);
     if (!realm || !token) throw new Error('role check placed before authentication');
-    const wanted = kind === 'view' ? [realm.adminRoles.view, realm.adminRoles.manage] : [realm.adminRoles[kind]];
-    const claims = token.claims;
-    const scope = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-    const held = new Set([
-      ...rolesIn((claims.resource_access as Record<string, unknown> | undefined)?.['realm-management']),
-      ...rolesIn(claims.realm_access),
-      ...scope,
-    ]);
-    if (!wanted.some((role) => held.has(role))) {
-      const role = realm.adminRoles[kind];
+    const { held, where, adminRealm } = adminGrants(realm, token);
+    const { view, manage, viewEvents, manageRealm, viewRealm } = realm.adminRoles;
+    const anyRole = [...KEYCLOAK_REALM_ADMIN_ROLES, view, manage, viewEvents, manageRealm, viewRealm];
+    if (rolesGranting(realm.adminRoles, kind).some((role) => held.has(role)) || (options.anyAdminRole === true && anyRole.some((role) => held.has(role)))) {
+      next();
+      return;
+    }
+    const role = realm.adminRoles[kind];
+    if (adminRealm !== undefined && held.size === 0) {
       throw new InsufficientScopeError(
-        `The token lacks the role "${role}" (a client role of realm-management, or a realm role or scope of that name) that this admin request needs.`,
+        `The token is an administrator's of realm ${adminRealm} without rights on realm ${realm.name}: it has no client roles of ${realm.adminRealm?.roleClient ?? ''} (this request needs "${role}").`,
         role,
       );
     }
-    next();
+    throw new InsufficientScopeError(`The token lacks the role "${role}" (${where}) that this admin request needs.`, role);
   };
 }
 

@@ -74,7 +74,7 @@ describe('openapi.yaml', () => {
   });
 
   it('names on each admin route the role the code asks for', () => {
-    const names = { view: 'view-users', manage: 'manage-users', viewEvents: 'view-events', manageRealm: 'manage-realm' } as const;
+    const names = { view: 'view-users', manage: 'manage-users', viewEvents: 'view-events', manageRealm: 'manage-realm', viewRealm: 'view-realm' } as const;
     for (const route of ADMIN_ROUTES) {
       const operation = (document.paths[toTemplate(ADMIN_BASE + route.path)] as Record<string, { description?: string }>)[route.method];
       expect(operation?.description).toContain(`Needs the \`${names[route.role]}\` role.`);

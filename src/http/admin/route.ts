@@ -24,6 +24,8 @@ export interface AdminRoute {
   /** Below `ADMIN_BASE`. */
   readonly path: string;
   readonly role: keyof AdminRoles;
+  /** Also let through a token with any other admin role of the realm; the handler answers it with less. */
+  readonly anyAdminRole?: true;
   /** The request body's schema in `openapi.yaml` (`components/schemas`), for routes that take one. */
   readonly bodySchema?: string;
   readonly handler: (dependencies: AdminHandlerDependencies) => RequestHandler;
