@@ -45,6 +45,14 @@ export type JwksObserver = (outcome: 'fetched' | 'failed') => void;
 /** Verifies one realm's bearer tokens. */
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
 
+/**
+ * Keycloak 25+ gives its `admin-cli` client lightweight access tokens: no
+ * subject, no roles, which Keycloak looks up in its own sessions. A service
+ * outside Keycloak needs them in the token.
+ */
+const LIGHTWEIGHT_TOKEN =
+  'The token has no subject: a lightweight access token (Keycloak\'s admin-cli issues them by default) carries neither subject nor roles; turn off "Always use lightweight access token" (client.use.lightweight.access.token.enabled) on its client.';
+
 function describe(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'The token has expired.';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
@@ -56,6 +64,9 @@ function describe(error: unknown): string {
       case 'nbf':
       case 'iat':
         return 'The token is not valid yet.';
+      case 'sub':
+        if (error.reason === 'missing') return LIGHTWEIGHT_TOKEN;
+        return `The token's "sub" claim is not acceptable.`;
       default:
         return `The token's "${error.claim}" claim is not acceptable.`;
     }

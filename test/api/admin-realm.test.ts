@@ -126,6 +126,18 @@ describe('administrators of the master realm', () => {
   });
 });
 
+describe('lightweight access tokens', () => {
+  it("are refused naming Keycloak's setting that gives full ones (they carry neither subject nor roles)", async () => {
+    // What Keycloak 25+ issues to admin-cli by default: no sub, no realm_access, no resource_access.
+    const lightweight = await idp.sign({ azp: 'admin-cli', sid: 'session-1', scope: 'profile email' }, { realm: 'master' });
+    const res = await call(service.app, 'get', '/admin/realms/alpha/users', { token: lightweight });
+    expectError(res, 401, 'invalid_token', 'error');
+    expect(description(res)).toBe(
+      'The token has no subject: a lightweight access token (Keycloak\'s admin-cli issues them by default) carries neither subject nor roles; turn off "Always use lightweight access token" (client.use.lightweight.access.token.enabled) on its client.',
+    );
+  });
+});
+
 describe('tokens of other realms', () => {
   it("are 401 at the admin API, naming the realm that issued them rather than a key", async () => {
     const beta = await idp.sign({ sub: 'beta-admin', resource_access: { 'realm-management': { roles: ['manage-users'] } } }, { realm: 'beta' });
