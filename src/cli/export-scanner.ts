@@ -18,9 +18,9 @@ export type ExportEntry =
   | { readonly kind: 'setting'; readonly key: string; readonly value: unknown }
   /** The `users` list begins: every entry before it has been handed over. */
   | { readonly kind: 'users' }
-  /** One element of `users` (`index` from 0), parsed, or why it is not JSON. */
-  | { readonly kind: 'user'; readonly index: number; readonly value: unknown; readonly error?: undefined }
-  | { readonly kind: 'user'; readonly index: number; readonly value?: undefined; readonly error: string };
+  /** One element of `users` (`index` from 0, `bytes` its length in the document), parsed, or why it is not JSON. */
+  | { readonly kind: 'user'; readonly index: number; readonly bytes: number; readonly value: unknown; readonly error?: undefined }
+  | { readonly kind: 'user'; readonly index: number; readonly bytes: number; readonly value?: undefined; readonly error: string };
 
 /** The document is not a JSON object, or breaks off; `offset` is the byte where it went wrong. */
 export class ExportSyntaxError extends Error {
@@ -272,9 +272,9 @@ class Scanner {
     const index = this.#userIndex;
     this.#userIndex += 1;
     try {
-      return { kind: 'user', index, value: JSON.parse(text) as unknown };
+      return { kind: 'user', index, bytes: end - at, value: JSON.parse(text) as unknown };
     } catch (error) {
-      return { kind: 'user', index, error: `not JSON (${(error as Error).message})` };
+      return { kind: 'user', index, bytes: end - at, error: `not JSON (${(error as Error).message})` };
     }
   }
 }

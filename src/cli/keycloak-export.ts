@@ -23,6 +23,8 @@ export class KeycloakExportError extends Error {
 export interface ExportedUser {
   /** `users[12]`, or `acme-users-3.json users[12]` in a directory. */
   readonly position: string;
+  /** Its length in the export, in bytes. */
+  readonly bytes: number;
   readonly value: unknown;
   /** Set when the element is not JSON; `value` is then undefined. */
   readonly error: string | undefined;
@@ -144,7 +146,7 @@ function documentExport(stream: Readable, name: string, layout: 'file' | 'stdin'
       if (!(await head())) return;
       try {
         for (let entry = await reader.next(); entry !== undefined; entry = await reader.next()) {
-          if (entry.kind === 'user') yield { position: `users[${entry.index}]`, value: entry.value, error: entry.error };
+          if (entry.kind === 'user') yield { position: `users[${entry.index}]`, bytes: entry.bytes, value: entry.value, error: entry.error };
           else if (entry.kind === 'setting') keep(settings, entry.key, entry.value);
         }
       } finally {
@@ -208,7 +210,7 @@ async function directoryExport(dir: string, chosenRealm: string | undefined): Pr
           if (!(await readHead(reader, own, name))) continue;
           if (own.realm !== realm) throw new KeycloakExportError(`${name}: holds users of the realm ${JSON.stringify(own.realm)}, not "${realm}"`);
           for (let entry = await reader.next(); entry !== undefined; entry = await reader.next()) {
-            if (entry.kind === 'user') yield { position: `${name} users[${entry.index}]`, value: entry.value, error: entry.error };
+            if (entry.kind === 'user') yield { position: `${name} users[${entry.index}]`, bytes: entry.bytes, value: entry.value, error: entry.error };
           }
         } finally {
           await reader.close();

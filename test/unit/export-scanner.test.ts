@@ -27,10 +27,11 @@ describe('scanExport', () => {
       { kind: 'setting', key: 'realm', value: 'acme' },
       { kind: 'setting', key: 'roles', value: { realm: [] } },
       { kind: 'users' },
-      { kind: 'user', index: 0, value: user },
-      { kind: 'user', index: 1, value: 'text' },
-      { kind: 'user', index: 2, value: 12 },
-      { kind: 'user', index: 3, value: [1, [2]] },
+      // bytes: each element's length in the document, in UTF-8 (ñ is two).
+      { kind: 'user', index: 0, bytes: Buffer.byteLength(JSON.stringify(user)), value: user },
+      { kind: 'user', index: 1, bytes: 6, value: 'text' },
+      { kind: 'user', index: 2, bytes: 2, value: 12 },
+      { kind: 'user', index: 3, bytes: 8, value: [1, [2]] },
       { kind: 'setting', key: 'keycloakVersion', value: '26.1.4' },
       { kind: 'setting', key: 'n', value: 7 },
     ]);
@@ -38,7 +39,7 @@ describe('scanExport', () => {
 
   it.each(SIZES)('reports a user that is not JSON by its index and goes on (chunks of %i bytes)', async (size) => {
     const entries = await scan('{"realm": "r", "users": [{"a": 1}, {"a": }, {"a": 3}], "x": []}', size);
-    expect(entries.map((e) => (e.kind === 'user' ? [e.index, e.value ?? e.error?.slice(0, 8)] : e.kind))).toEqual(['setting', 'users', [0, { a: 1 }], [1, 'not JSON'], [2, { a: 3 }], 'setting']);
+    expect(entries.map((e) => (e.kind === 'user' ? [e.index, e.bytes, e.value ?? e.error?.slice(0, 8)] : e.kind))).toEqual(['setting', 'users', [0, 8, { a: 1 }], [1, 7, 'not JSON'], [2, 8, { a: 3 }], 'setting']);
   });
 
   it('reads an empty users list and an empty object', async () => {
