@@ -46,6 +46,9 @@ interface Row {
   readonly seconds: number;
   readonly usersPerSecond: number;
   readonly peakRssMiB: number;
+  /** Of which V8's heap, and the memory outside it (Buffers), at their own peaks (sampled every 100 ms). */
+  readonly peakHeapMiB: number;
+  readonly peakExternalMiB: number;
   readonly loadBefore: number;
   readonly importCpuSeconds: number;
   readonly databaseCpuSeconds: number;
@@ -89,7 +92,14 @@ async function exportOf(users: number, layout: 'file' | 'directory'): Promise<st
 }
 
 /** Run the CLI's import; its peak RSS comes from bench/max-rss.cjs. */
-async function runImport(uri: string, path: string, layout: Layout, batchSize: number): Promise<{ report: { imported: number; unchanged: number; skipped: number; seconds: number }; peakRss: number; cpuSeconds: number }> {
+interface Usage {
+  readonly maxRss: number;
+  readonly cpuSeconds: number;
+  readonly peakHeap: number;
+  readonly peakExternal: number;
+}
+
+async function runImport(uri: string, path: string, layout: Layout, batchSize: number): Promise<{ report: { imported: number; unchanged: number; skipped: number; seconds: number }; usage: Usage }> {
   const rssFile = join(CACHE, `rss-${process.pid}`);
   rmSync(rssFile, { force: true });
   const child = spawn(process.execPath, ['--require', join(__dirname, 'max-rss.cjs'), BIN, 'import-keycloak', layout === 'stdin' ? '-' : path, '--json', '--batch-size', String(batchSize)], {
@@ -103,8 +113,8 @@ async function runImport(uri: string, path: string, layout: Layout, batchSize: n
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`import-keycloak exited ${code}: ${stderr}`);
-  const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRss: number; cpuSeconds: number };
-  return { report: JSON.parse(stdout) as { imported: number; unchanged: number; skipped: number; seconds: number }, peakRss: usage.maxRss, cpuSeconds: usage.cpuSeconds };
+  const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as Usage;
+  return { report: JSON.parse(stdout) as { imported: number; unchanged: number; skipped: number; seconds: number }, usage };
 }
 
 /** The rows as a Markdown table, and each layout's peak RSS at its largest size over that at its smallest. */
@@ -112,11 +122,11 @@ function table(database: string, rows: readonly Row[]): string[] {
   const lines = [
     `import-keycloak on ${database}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
     '',
-    '| users | layout | batch | users/s | seconds | peak RSS (MiB) | load before | CPU s import / database | users/s on 2 free cores |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| users | layout | batch | users/s | seconds | peak RSS (MiB) | peak heap / external (MiB) | load before | CPU s import / database | users/s on 2 free cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.users.toLocaleString('en')} | ${r.layout} | ${r.batchSize} | ${r.usersPerSecond.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB} | ${r.loadBefore} | ` +
+        `| ${r.users.toLocaleString('en')} | ${r.layout} | ${r.batchSize} | ${r.usersPerSecond.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB} | ${r.peakHeapMiB} / ${r.peakExternalMiB} | ${r.loadBefore} | ` +
         `${r.importCpuSeconds} / ${r.databaseCpuSeconds} | ${r.usersPerSecondOnTwoFreeCores.toLocaleString('en')} |`,
     ),
   ];
@@ -145,7 +155,8 @@ async function main(): Promise<void> {
           url.pathname = `/bench_import_${(n += 1)}`;
           const loadBefore = loadavg()[0] ?? 0;
           const dbBefore = databaseCpuSeconds(url.port);
-          const { report, peakRss, cpuSeconds } = await runImport(url.toString(), path, layout, batchSize);
+          const { report, usage } = await runImport(url.toString(), path, layout, batchSize);
+          const { cpuSeconds } = usage;
           const dbSeconds = databaseCpuSeconds(url.port) - dbBefore;
           if (report.imported !== users) throw new Error(`imported ${report.imported} of ${users} users (${JSON.stringify(report)})`);
           const row: Row = {
@@ -155,7 +166,9 @@ async function main(): Promise<void> {
             imported: report.imported,
             seconds: report.seconds,
             usersPerSecond: Math.round(report.imported / report.seconds),
-            peakRssMiB: Math.round(peakRss / 2 ** 20),
+            peakRssMiB: Math.round(usage.maxRss / 2 ** 20),
+            peakHeapMiB: Math.round(usage.peakHeap / 2 ** 20),
+            peakExternalMiB: Math.round(usage.peakExternal / 2 ** 20),
             loadBefore: Math.round(loadBefore * 10) / 10,
             importCpuSeconds: Math.round(cpuSeconds * 10) / 10,
             databaseCpuSeconds: Math.round(dbSeconds * 10) / 10,
@@ -163,7 +176,7 @@ async function main(): Promise<void> {
           };
           rows.push(row);
           log(
-            `${users} users, ${layout}, batches of ${batchSize}: ${row.usersPerSecond} users/s, ${row.seconds.toFixed(1)} s, peak RSS ${row.peakRssMiB} MiB ` +
+            `${users} users, ${layout}, batches of ${batchSize}: ${row.usersPerSecond} users/s, ${row.seconds.toFixed(1)} s, peak RSS ${row.peakRssMiB} MiB (heap ${row.peakHeapMiB}, external ${row.peakExternalMiB}) ` +
               `(load ${row.loadBefore}; CPU: import ${row.importCpuSeconds} s, database ${row.databaseCpuSeconds} s: ${row.usersPerSecondOnTwoFreeCores} users/s on 2 free cores)`,
           );
         }

@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import type { Connection } from 'mongoose';
+import { HEAP_GROWING_PERCENT } from '../../src/cli/import-command';
+import { MAX_BATCH_BYTES, importKeycloakExport, openKeycloakExport } from '../../src/cli/import-keycloak';
 import type { UserStore } from '../../src/domain/store';
 import { createMongooseUserStore } from '../../src/store/mongoose/user-store';
 import { testDatabaseUri } from '../helpers/db';
@@ -11,7 +14,7 @@ import { runCli, spawnCli } from '../helpers/spawn';
 
 /** Generated Keycloak-shaped exports (test/helpers/keycloak-export.ts) in each layout `kc.sh export` writes. */
 const USERS = 1_200;
-const REALMS = ['single', 'split', 'piped', 'again', 'halted', 'bad'];
+const REALMS = ['single', 'split', 'piped', 'again', 'halted', 'bad', 'large'];
 
 let env: Record<string, string>;
 let connection: Connection;
@@ -193,5 +196,25 @@ describe('import-keycloak run again, interrupted, or given bad input', () => {
     const result = await runCli(['import-keycloak', dir], env);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `password-resources: ${dir}: bad-users-0.json: holds users of the realm "other", not "bad"\n` });
     await expect(store.findById('bad', generatedUserId(30))).resolves.toBeNull();
+  });
+});
+
+describe('import-keycloak memory, whatever the export', () => {
+  it('cuts batches at 4 MiB of the export, so a realm of large users keeps memory as bounded as one of small ones', async () => {
+    // 60 users of about 200 KB (90 attributes of 2,048 characters): some 12 MB, so three writes, not one of 60.
+    const wide = Object.fromEntries(Array.from({ length: 90 }, (_, i) => [`a${i}`, ['x'.repeat(2048)]]));
+    const file = join(scratch, 'large.json');
+    await writeSingleFileExport(file, { realm: 'large', users: 60, user: (index) => ({ ...generatedUser('large', index), attributes: wide }) });
+    const written: number[] = [];
+    const report = await importKeycloakExport(await openKeycloakExport(file), store, { onProgress: (progress) => written.push(progress.imported) });
+    expect(report).toMatchObject({ imported: 60, skipped: 0 });
+    expect(MAX_BATCH_BYTES).toBe(4 * 2 ** 20);
+    expect(written).toHaveLength(3);
+    expect(written.at(-1)).toBe(60);
+  });
+
+  it(`sets a V8 flag this Node knows (--heap-growing-percent=${HEAP_GROWING_PERCENT}), so the heap follows the import's live data`, () => {
+    const options = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
+    expect(options).toContain('--heap-growing-percent ');
   });
 });
