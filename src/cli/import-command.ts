@@ -16,15 +16,16 @@ import { CliError, count, print, withUserStore } from './support';
  *
  * The import keeps a few batches alive (tens of MiB, whatever the export's
  * size), but V8, left to itself, grows the heap by up to 4x of that between
- * full collections, and lets it climb with the run's length: `npm run
- * bench:import` measured a peak RSS of 194 MiB at 10k users, 308 MiB at 100k,
- * the heap (108 to 197 MiB) and the buffers waiting for the same collections
- * (46 to 72 MiB) growing alike. At 20 % the peak is 170 MiB at 10k and
- * 178 MiB at 100k and 1M, for about 40 % more of the import's CPU time.
+ * full collections, and lets it climb with the run's length: measured peak
+ * RSS 194 MiB at 10k users and 308 MiB at 100k, the heap (108 to 197 MiB)
+ * and the Buffers waiting for the same collections (46 to 72 MiB) growing
+ * alike. From a file, 100k users: at 50 % the peak is 186 MiB (175 at 10k)
+ * for 9.8 s of the import's CPU; at 20 %, 177 MiB for 11.4 s; V8's own
+ * choice, 308 MiB for 7.9 s. README's Performance has the bench up to 1M.
  * A worker with a capped heap (`resourceLimits`) flattened it too, at
- * 245 MiB: its second isolate loads the CLI's modules again.
+ * 235-245 MiB: its second isolate loads the CLI's modules again.
  */
-export const HEAP_GROWING_PERCENT = 20;
+export const HEAP_GROWING_PERCENT = 50;
 
 function skippedLine(user: SkippedUser): string {
   return `skipped ${user.position}${user.username === undefined ? '' : ` "${user.username}"`}${user.id === undefined ? '' : ` (id ${user.id})`}: ${user.reason}`;
