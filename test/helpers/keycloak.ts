@@ -121,11 +121,22 @@ export class KeycloakAdmin {
   /** Give a client's service account client roles of `realm-management` (`manage-users`, `view-users`). */
   async grantRealmManagement(realm: string, clientInternalId: string, roles: readonly string[]): Promise<void> {
     const { body: serviceAccount } = await this.request<{ id: string }>('GET', `/${realm}/clients/${clientInternalId}/service-account-user`);
-    const { body: clients } = await this.request<{ id: string }[]>('GET', `/${realm}/clients?clientId=realm-management`);
-    const management = clients[0];
-    if (!management) throw new Error('no realm-management client');
-    const { body: available } = await this.request<{ id: string; name: string }[]>('GET', `/${realm}/clients/${management.id}/roles`);
-    await this.request('POST', `/${realm}/users/${serviceAccount.id}/role-mappings/clients/${management.id}`, available.filter((role) => roles.includes(role.name)));
+    await this.grantClientRoles(realm, serviceAccount.id, 'realm-management', roles);
+  }
+
+  /** The internal id of the client `clientId` of `realm`. */
+  async clientInternalId(realm: string, clientId: string): Promise<string> {
+    const { body: clients } = await this.request<{ id: string }[]>('GET', `/${realm}/clients?clientId=${encodeURIComponent(clientId)}`);
+    const client = clients[0];
+    if (!client) throw new Error(`no client ${clientId} in realm ${realm}`);
+    return client.id;
+  }
+
+  /** Give a user of `realm` roles of the client `clientId` (e.g. `realm-management`, or master's `<realm>-realm`). */
+  async grantClientRoles(realm: string, userId: string, clientId: string, roles: readonly string[]): Promise<void> {
+    const client = await this.clientInternalId(realm, clientId);
+    const { body: available } = await this.request<{ id: string; name: string }[]>('GET', `/${realm}/clients/${client}/roles`);
+    await this.request('POST', `/${realm}/users/${userId}/role-mappings/clients/${client}`, available.filter((role) => roles.includes(role.name)));
   }
 
   /** A token request at the realm's token endpoint; throws with Keycloak's answer unless 200. */
