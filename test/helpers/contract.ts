@@ -27,7 +27,8 @@ function resolve<T extends { $ref?: string }>(object: T): T {
 
 const templates = Object.keys(document.paths).map((template) => ({
   template,
-  pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  // Express routes match with or without a trailing slash (Keycloak's admin client asks for `users/`), and so does the router.
+  pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
 }));
 
 /** The template of `openapi.yaml` that a concrete path matches, if any. */

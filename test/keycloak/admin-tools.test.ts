@@ -5,7 +5,6 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Response } from 'supertest';
 // Types only: the package is ESM, loaded below with import().
 import type KeycloakAdminClient from '@keycloak/keycloak-admin-client' with { 'resolution-mode': 'import' };
 import type { AddressInfo } from 'node:net';
@@ -144,13 +143,12 @@ afterAll(async () => {
   rmSync(configDir, { recursive: true, force: true });
 });
 
-// Every answer the tools got from the service holds to openapi.yaml, and only the token endpoint went to Keycloak.
+// Every answer the tools got from the service holds to openapi.yaml (kcadm.sh's too, which no fetch hook sees), and only the token endpoint went to Keycloak.
 afterEach(() => {
   for (const answer of gateway.answers.splice(0)) {
     const json = String(answer.headers['content-type']).startsWith('application/json');
     const res = { status: answer.status, headers: answer.headers, text: answer.text, body: json ? (JSON.parse(answer.text) as unknown) : {} };
-    // The admin client asks for `users/`: Express serves it as `users`, which is what openapi.yaml names.
-    expectContract(answer.method, answer.path.replace(/\/(?=\?|$)/, ''), res as unknown as Response);
+    expectContract(answer.method, answer.path, res);
   }
   const toKeycloak = gateway.routed.splice(0).filter((line) => line.endsWith('-> keycloak'));
   for (const line of toKeycloak) expect(line).toMatch(/^POST \/realms\/[^/]+\/protocol\/openid-connect\/token -> keycloak$/);
