@@ -282,9 +282,15 @@ async function terminate(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Run `kc.sh export` against a running server's database (reusing the dev image: `--optimized`). */
-export async function exportRealm(server: Pick<KeycloakServer, 'home' | 'dbUrl'>, realm: string, file: string): Promise<void> {
-  await run(join(server.home, 'bin', 'kc.sh'), ['export', '--optimized', '--realm', realm, '--users', 'same_file', '--file', file, '--db', 'dev-file', '--db-url', server.dbUrl], {
+/**
+ * Run `kc.sh export` against a running server's database (reusing the dev
+ * image: `--optimized`): one file (`--users same_file`), or, with `usersPerFile`,
+ * the directory `path` of `<realm>-realm.json` and `<realm>-users-N.json`
+ * (`--dir`, `--users different_files`).
+ */
+export async function exportRealm(server: Pick<KeycloakServer, 'home' | 'dbUrl'>, realm: string, path: string, options: { readonly usersPerFile?: number } = {}): Promise<void> {
+  const layout = options.usersPerFile === undefined ? ['--users', 'same_file', '--file', path] : ['--users', 'different_files', '--users-per-file', String(options.usersPerFile), '--dir', path];
+  await run(join(server.home, 'bin', 'kc.sh'), ['export', '--optimized', '--realm', realm, ...layout, '--db', 'dev-file', '--db-url', server.dbUrl], {
     cwd: server.home,
     env: javaEnv(),
     maxBuffer: 16 * 1024 * 1024,

@@ -18,6 +18,8 @@ export interface KeycloakUserInput {
   readonly enabled?: boolean;
   readonly email?: string;
   readonly requiredActions?: readonly string[];
+  /** Kept by Keycloak 24+ only when the realm's user profile allows unmanaged attributes. */
+  readonly attributes?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** An audience mapper: puts `audience` into the access token's `aud`. */
@@ -113,6 +115,7 @@ export class KeycloakAdmin {
       email: input.email ?? `${input.username}@example.com`,
       emailVerified: true,
       requiredActions: input.requiredActions ?? [],
+      ...(input.attributes === undefined ? {} : { attributes: input.attributes }),
       ...(input.password === undefined ? {} : { credentials: [{ type: 'password', value: input.password, temporary: input.temporary ?? false }] }),
     });
     return idFrom(location);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
@@ -14,10 +14,11 @@ import { RELAXED_BRUTE_FORCE, startTestService } from '../helpers/setup';
 import { runCli } from '../helpers/spawn';
 
 /**
- * A realm exported by Keycloak itself (`kc.sh export --users same_file`),
- * with passwords hashed each way Keycloak 26 hashes them, imported with our
- * `import-keycloak`: every user keeps their password, id, email, `enabled`
- * and required actions.
+ * A realm exported by Keycloak itself, in both layouts (`kc.sh export --users
+ * same_file`, and `--dir --users different_files`), with passwords hashed
+ * each way Keycloak 26 hashes them, imported with our `import-keycloak`:
+ * every user keeps their password, id, email, `enabled`, required actions,
+ * password history and attributes, and both layouts give the same users.
  */
 const keycloak = KeycloakAdmin.fromEnv();
 const realm = uniqueRealm('exported');
@@ -31,10 +32,20 @@ const USERS = [
 ] as const;
 const TEMPORARY = { username: 'temp', password: 'a temporary one 4' };
 const DISABLED = { username: 'off', password: 'a disabled user 5' };
+/** Three passwords set in turn while the realm kept three (`passwordHistory(3)`), and attributes of its own. */
+const HISTORIAN = {
+  username: 'historian',
+  passwords: ['the first one is 1', 'the second one is 2', 'the third one is 3'],
+  attributes: { department: ['sales', 'emea'], 'cost.center': ['4711'] },
+} as const;
+const ALL = 6;
 
 const ids: Record<string, string> = {};
 let scratch: string;
 let exportFile: string;
+let exportDir: string;
+let dirUri: string;
+let dirImported: { code: number | null; stdout: string; stderr: string };
 let uri: string;
 let connection: Connection;
 let store: UserStore;
@@ -44,6 +55,22 @@ let imported: { code: number | null; stdout: string; stderr: string };
 beforeAll(async () => {
   await keycloak.createRealm(realm, { bruteForceProtected: true, failureFactor: 7, waitIncrementSeconds: 120 });
   await keycloak.createClient(realm, { clientId: 'spa', publicClient: true, directAccessGrantsEnabled: true, protocolMappers: [audienceMapper('password-resources')] });
+  const admin = await keycloak.createClient(realm, {
+    clientId: 'back-office',
+    publicClient: false,
+    secret: 'back-office-secret',
+    serviceAccountsEnabled: true,
+    standardFlowEnabled: false,
+    protocolMappers: [audienceMapper('password-resources')],
+  });
+  await keycloak.grantRealmManagement(realm, admin, ['view-users']);
+  // Keycloak 24+ keeps attributes outside its user profile only when the realm allows them.
+  const { body: profile } = await keycloak.request<Record<string, unknown>>('GET', `/${realm}/users/profile`);
+  await keycloak.request('PUT', `/${realm}/users/profile`, { ...profile, unmanagedAttributePolicy: 'ENABLED' });
+  await keycloak.updateRealm(realm, { passwordPolicy: `${POLICY} and passwordHistory(3)` });
+  const [first, ...later] = HISTORIAN.passwords;
+  ids[HISTORIAN.username] = await keycloak.createUser(realm, { username: HISTORIAN.username, password: first, attributes: HISTORIAN.attributes });
+  for (const password of later) await keycloak.request('PUT', `/${realm}/users/${ids[HISTORIAN.username] ?? ''}/reset-password`, { type: 'password', value: password, temporary: false });
   for (const user of USERS) {
     await keycloak.updateRealm(realm, { passwordPolicy: user.hashAlgorithm === undefined ? POLICY : `${POLICY} and hashAlgorithm(${user.hashAlgorithm})` });
     ids[user.username] = await keycloak.createUser(realm, { username: user.username, password: user.password, email: `${user.username}@example.org` });
@@ -53,18 +80,24 @@ beforeAll(async () => {
 
   scratch = await mkdtemp(join(tmpdir(), 'keycloak-export-'));
   exportFile = join(scratch, `${realm}.json`);
-  await exportRealm({ home: process.env.KEYCLOAK_HOME ?? '', dbUrl: process.env.KEYCLOAK_DB_URL ?? '' }, realm, exportFile);
+  const server = { home: process.env.KEYCLOAK_HOME ?? '', dbUrl: process.env.KEYCLOAK_DB_URL ?? '' };
+  await exportRealm(server, realm, exportFile);
+  // Two users a file: the realm's users are spread over three files.
+  exportDir = join(scratch, 'dir');
+  await exportRealm(server, realm, exportDir, { usersPerFile: 2 });
 
   uri = testDatabaseUri('keycloak-export');
   imported = await runCli(['import-keycloak', exportFile], { MONGODB_URI: uri, REALMS: realm, OIDC_ISSUER_BASE_URL: keycloak.url, BCRYPT_COST: '10' });
+  dirUri = testDatabaseUri('keycloak-export-dir');
+  dirImported = await runCli(['import-keycloak', exportDir], { MONGODB_URI: dirUri, REALMS: realm, OIDC_ISSUER_BASE_URL: keycloak.url, BCRYPT_COST: '10' });
   connection = mongoose.createConnection(uri, { bufferCommands: false });
   await connection.asPromise();
   store = createMongooseUserStore(connection);
   service = await startTestService('keycloak-export-service', {
     mongodbUri: uri,
-    realms: { [realm]: { issuer: keycloak.issuerOf(realm), audience: 'password-resources', passwordPolicy: POLICY, bruteForce: RELAXED_BRUTE_FORCE } },
+    realms: { [realm]: { issuer: keycloak.issuerOf(realm), audience: 'password-resources', passwordPolicy: `${POLICY} and passwordHistory(3)`, bruteForce: RELAXED_BRUTE_FORCE } },
   });
-}, 240_000);
+}, 480_000);
 afterAll(async () => {
   await service.close();
   await connection.close();
@@ -89,10 +122,48 @@ it("exports each user's password hashed the way the policy said", async () => {
 
 it('imports every user, and prints the policy and brute force settings to use', () => {
   expect(imported.code).toBe(0);
-  expect(imported.stdout.trim()).toBe(`imported 5, unchanged 0, skipped 0 (realm "${realm}")`);
+  // The back-office client's service account is a user too, without a password.
+  expect(imported.stdout.trim()).toBe(`imported ${ALL}, unchanged 0, skipped 1 (realm "${realm}")`);
+  expect(imported.stderr).toMatch(/^password-resources: skipped users\[\d+\] "service-account-back-office" \(id [^)]+\): service account of client "back-office": it has no password$/m);
   // The realm's settings, printed as CONFIG_FILE's entry, its hashing policy included.
   expect(imported.stderr).toContain(`realms:\n  ${realm}:\n    passwordPolicy: ${POLICY} and hashAlgorithm(pbkdf2-sha256)\n`);
   expect(imported.stderr).toMatch(/ {4}bruteForce:\n(?: {6}.*\n)* {6}failureFactor: 7\n/);
+});
+
+it('imports the same users from the directory kc.sh export --dir writes, file by file', async () => {
+  expect(await readdir(exportDir)).toEqual(expect.arrayContaining([`${realm}-realm.json`, `${realm}-users-0.json`, `${realm}-users-1.json`, `${realm}-users-2.json`]));
+  expect(dirImported.code).toBe(0);
+  expect(dirImported.stdout.trim()).toBe(`imported ${ALL}, unchanged 0, skipped 1 (realm "${realm}")`);
+  expect(dirImported.stderr).toMatch(new RegExp(`^password-resources: skipped ${realm}-users-\\d+\\.json users\\[\\d\\] "service-account-back-office"`, 'm'));
+  const other = mongoose.createConnection(dirUri, { bufferCommands: false });
+  try {
+    await other.asPromise();
+    const fromDir = createMongooseUserStore(other);
+    for (const id of Object.values(ids)) expect(await fromDir.findById(realm, id)).toEqual(await store.findById(realm, id));
+  } finally {
+    await other.close();
+  }
+});
+
+it("keeps the historian's Keycloak password history, so passwordHistory(3) refuses both earlier passwords at the first change", async () => {
+  const [first, second, current] = HISTORIAN.passwords;
+  const stored = await store.findById(realm, ids[HISTORIAN.username] ?? '');
+  expect(stored?.previousCredentials).toHaveLength(2);
+  const { access_token } = await keycloak.login(realm, 'spa', HISTORIAN.username, current);
+  const change = (newPassword: string) => call(service.app, 'post', `/realms/${realm}/password-resources/reset-password`, { token: access_token, body: { currentPassword: current, newPassword } });
+  for (const earlier of [first, second]) {
+    const refused = await change(earlier);
+    expect(refused.status).toBe(400);
+    expect((refused.body as { violations: { policy: string }[] }).violations.map((v) => v.policy)).toEqual(['passwordHistory']);
+  }
+  expect((await change('a fourth one is 4')).status).toBe(204);
+});
+
+it("returns the historian's Keycloak attributes through the admin API, in Keycloak's shape", async () => {
+  const { access_token } = await keycloak.tokenRequest(realm, { grant_type: 'client_credentials', client_id: 'back-office', client_secret: 'back-office-secret' });
+  const res = await call(service.app, 'get', `/admin/realms/${realm}/users/${ids[HISTORIAN.username] ?? ''}`, { token: access_token });
+  expect(res.status).toBe(200);
+  expect((res.body as { attributes: unknown }).attributes).toEqual(HISTORIAN.attributes);
 });
 
 it.each(USERS.map((user) => [user.username, user]))('validates %s with the same password and its Keycloak token, then keeps it as an argon2id PHC string', async (_name, user) => {
