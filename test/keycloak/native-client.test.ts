@@ -2,8 +2,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
-import { createConnection, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { chromium } from 'playwright-core';
@@ -15,6 +13,7 @@ import type { PasswordResources } from '../../src/index';
 import { DEMO, demoRealmOptions, ensureDemoRealm } from '../../examples/keycloak-demo';
 import { testDatabaseUri } from '../helpers/db';
 import { KeycloakAdmin, uniqueRealm } from '../helpers/keycloak';
+import { TcpRelay } from '../helpers/relay';
 import { RELAXED_BRUTE_FORCE } from '../helpers/setup';
 
 /**
@@ -36,29 +35,8 @@ let resources: PasswordResources;
 let service: HttpServer;
 let serviceUrl: string;
 let browser: Browser;
-/** A TCP relay between the service and Keycloak's admin and token endpoints: closed, the service sees Keycloak down (503). */
-let relay: { server: Server; sockets: Set<Socket>; port: number };
-
-async function openRelay(port: number): Promise<void> {
-  const target = new URL(keycloak.url);
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    const upstream = createConnection(Number(target.port), target.hostname);
-    for (const end of [socket, upstream]) {
-      sockets.add(end);
-      end.on('close', () => sockets.delete(end));
-      end.on('error', () => undefined);
-    }
-    socket.pipe(upstream).pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  relay = { server, sockets, port };
-}
-
-async function closeRelay(): Promise<void> {
-  for (const socket of relay.sockets) socket.destroy();
-  await new Promise((resolve) => relay.server.close(resolve));
-}
+/** Between the service and Keycloak's admin and token endpoints: closed, the service sees Keycloak down (503). */
+let relay: TcpRelay;
 
 /** Clients still running, stopped in afterAll if a test failed half-way. */
 const running = new Set<ChildProcessWithoutNullStreams>();
@@ -141,14 +119,14 @@ async function canLogIn(realmName: string, username: string, password: string): 
 beforeAll(async () => {
   await ensureDemoRealm(keycloak.url, { realm });
   await ensureDemoRealm(keycloak.url, { realm: lockingRealm });
-  await openRelay(await freePort());
+  relay = await TcpRelay.open(keycloak.url, await freePort());
   resources = createPasswordResources({
     mongodbUri: testDatabaseUri('example-native-client'),
     logger: pino({ level: 'silent' }),
     realms: {
       [realm]: {
         ...demoRealmOptions(keycloak.url, realm),
-        credentialStore: { type: 'keycloak', ...DEMO.serviceClient, serverUrl: `http://127.0.0.1:${relay.port}`, timeoutMs: 2_000 },
+        credentialStore: { type: 'keycloak', ...DEMO.serviceClient, serverUrl: relay.url, timeoutMs: 2_000 },
         maxAuthAge: MAX_AUTH_AGE,
         bruteForce: RELAXED_BRUTE_FORCE,
       },
@@ -173,7 +151,7 @@ afterAll(async () => {
   service.closeAllConnections();
   await new Promise((resolve) => service.close(resolve));
   await resources.close();
-  await closeRelay().catch(() => undefined);
+  await relay.close();
   await keycloak.deleteRealm(realm);
   await keycloak.deleteRealm(lockingRealm);
 });
@@ -210,10 +188,10 @@ describe('the native client example against Keycloak', () => {
     const stepUp = new URL((await cli.next(/Sign in in your browser: (\S+)/))[1] ?? '');
     expect({ maxAge: stepUp.searchParams.get('max_age'), prompt: stepUp.searchParams.get('prompt') }).toEqual({ maxAge: String(MAX_AUTH_AGE), prompt: 'login' });
     // Keycloak away from the service for the retry: 503, and the app waits for Retry-After.
-    await closeRelay();
+    await relay.close();
     expect(await signInAt(context, stepUp.href, 'alice', FIRST)).toBe('asked');
     await cli.next(/The service is unavailable; trying again in \d+ s\./);
-    await openRelay(relay.port);
+    await relay.reopen();
     await cli.next(/Password changed\./);
 
     // The old token is refused now; the app signs in again (the browser's session, no password asked) and goes on.

@@ -15,6 +15,7 @@ import { buildSpa, startSpaServer } from '../../examples/spa-account/server';
 import type { SpaServer } from '../../examples/spa-account/server';
 import { testDatabaseUri } from '../helpers/db';
 import { KeycloakAdmin, uniqueRealm } from '../helpers/keycloak';
+import { TcpRelay } from '../helpers/relay';
 import { RELAXED_BRUTE_FORCE } from '../helpers/setup';
 
 /**
@@ -29,6 +30,11 @@ const { password: FIRST } = DEMO.user;
 const SECOND = 'alice changed password 2';
 const sidecarRealm = uniqueRealm('spa-sidecar');
 const localRealm = uniqueRealm('spa-local');
+const answersRealm = uniqueRealm('spa-answers');
+/** Step-up after this many seconds in the answers realm (its maxAuthAge). */
+const MAX_AUTH_AGE = 20;
+/** Between the service and the answers realm's Keycloak endpoints: closed, the service answers 503. */
+let relay: TcpRelay;
 
 let root: string;
 let resources: PasswordResources;
@@ -54,14 +60,14 @@ async function logInIfAsked(page: Page, password: string): Promise<void> {
   await page.click('#kc-login');
 }
 
-/** The page of a realm, in a fresh browser context; sign-in windows are answered with `password()`. */
-async function openPage(realm: string, password: () => string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+/** The page of a realm, in a fresh browser context; each sign-in window it opens goes to `onWindow`. */
+async function openPage(realm: string, onWindow: (popup: Page) => Promise<void>): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext();
   const problems: string[] = [];
-  context.on('page', (popup) => {
-    void logInIfAsked(popup, password());
-  });
   const page = await context.newPage();
+  page.on('popup', (popup) => {
+    void onWindow(popup);
+  });
   page.on('console', (message) => {
     if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
   });
@@ -70,16 +76,12 @@ async function openPage(realm: string, password: () => string): Promise<{ contex
   return { context, page, problems };
 }
 
-/** Sign in, a wrong current password, a policy violation, the change, and the sign-in again it needs. */
-async function changeThroughThePage(realm: string, label: string): Promise<{ page: Page; context: BrowserContext }> {
-  let password: string = FIRST;
-  const { context, page, problems } = await openPage(realm, () => password);
+/** The page's "Sign in": to Keycloak with PKCE and back, to the realm's rules, shown before the user types. */
+async function signInOnPage(page: Page, realm: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((url) => url.href.startsWith(keycloak.issuerOf(realm)));
-  // Authorization code with PKCE.
   expect(new URL(page.url()).searchParams.get('code_challenge_method')).toBe('S256');
   await logInIfAsked(page, FIRST);
-  // The rules before the user types.
   const rules = page.locator('#rules li');
   await rules.first().waitFor();
   expect(await rules.allTextContents()).toEqual([
@@ -87,6 +89,13 @@ async function changeThroughThePage(realm: string, label: string): Promise<{ pag
     'The password must contain at least 1 digit.',
     'The password must not be the username.',
   ]);
+}
+
+/** Sign in, a wrong current password, a policy violation, the change, and the sign-in again it needs. */
+async function changeThroughThePage(realm: string, label: string): Promise<{ page: Page; context: BrowserContext }> {
+  let password: string = FIRST;
+  const { context, page, problems } = await openPage(realm, (popup) => logInIfAsked(popup, password));
+  await signInOnPage(page, realm);
   await page.screenshot({ path: join(SCREENSHOTS, `spa-account-${label}-1-rules.png`), fullPage: true });
 
   await page.getByLabel('Current password', { exact: true }).fill('not her password 1');
@@ -124,14 +133,26 @@ beforeAll(async () => {
   serviceUrl = `http://127.0.0.1:${servicePort}`;
   await serveRealm(sidecarRealm);
   await serveRealm(localRealm);
+  await serveRealm(answersRealm);
   const origins = (realm: string): string[] => [pages[realm]?.url ?? ''];
   await ensureDemoRealm(keycloak.url, { realm: sidecarRealm, spaOrigins: origins(sidecarRealm) });
+  await ensureDemoRealm(keycloak.url, { realm: answersRealm, spaOrigins: origins(answersRealm) });
+  relay = await TcpRelay.open(keycloak.url, await freePort());
   const aliceId = await ensureDemoRealm(keycloak.url, { realm: localRealm, spaOrigins: origins(localRealm) });
   const realm = (name: string, extra: Partial<RealmOptions>): RealmOptions => ({ ...demoRealmOptions(keycloak.url, name), cors: { origins: origins(name) }, bruteForce: RELAXED_BRUTE_FORCE, ...extra });
   resources = createPasswordResources({
     mongodbUri: testDatabaseUri('example-spa-account'),
     logger: pino({ level: 'silent' }),
-    realms: { [sidecarRealm]: realm(sidecarRealm, {}), [localRealm]: realm(localRealm, { credentialStore: 'mongodb' }) },
+    realms: {
+      [sidecarRealm]: realm(sidecarRealm, {}),
+      [localRealm]: realm(localRealm, { credentialStore: 'mongodb' }),
+      // The second wrong password locks for 3 s; Keycloak reached through the relay.
+      [answersRealm]: realm(answersRealm, {
+        maxAuthAge: MAX_AUTH_AGE,
+        bruteForce: { failureFactor: 2, waitIncrementSeconds: 3, quickLoginCheckMilliSeconds: 0 },
+        credentialStore: { type: 'keycloak', ...DEMO.serviceClient, serverUrl: relay.url, timeoutMs: 2_000 },
+      }),
+    },
   });
   await resources.ready();
   // The passwords-here realm: alice with Keycloak's id and the same password.
@@ -150,8 +171,10 @@ afterAll(async () => {
   service.closeAllConnections();
   await new Promise((resolve) => service.close(resolve));
   await resources.close();
+  await relay.close();
   await keycloak.deleteRealm(sidecarRealm);
   await keycloak.deleteRealm(localRealm);
+  await keycloak.deleteRealm(answersRealm);
 });
 
 describe('the SPA account page example, in Chromium against Keycloak', () => {
@@ -180,5 +203,49 @@ describe('the SPA account page example, in Chromium against Keycloak', () => {
     expect(await validate(SECOND)).toEqual({ valid: true });
     expect(await validate(FIRST)).toEqual({ valid: false });
     await context.close();
+  });
+
+  it('waits out a lockout, signs in again for a step-up, and retries a 503, keeping what was typed', async () => {
+    let stepUp: URL | undefined;
+    // The first window is the step-up's: Keycloak goes away from the service while the user signs in again.
+    let onWindow = async (popup: Page): Promise<void> => {
+      await popup.waitForURL((url) => url.href.startsWith(keycloak.url));
+      stepUp = new URL(popup.url());
+      await relay.close();
+      onWindow = (next) => logInIfAsked(next, SECOND);
+      await logInIfAsked(popup, FIRST);
+    };
+    const { context, page, problems } = await openPage(answersRealm, (popup) => onWindow(popup));
+    await signInOnPage(page, answersRealm);
+    const signedInAt = Date.now();
+    const current = page.getByLabel('Current password', { exact: true });
+    const proceed = page.getByRole('button', { name: 'Continue' });
+    for (const guess of ['wrong guess 1', 'wrong guess 2']) {
+      await current.fill(guess);
+      // This guess's answer, not the last one's alert.
+      await Promise.all([page.waitForResponse((res) => res.url().endsWith('/validate-password')), proceed.click()]);
+      await page.locator('#confirm-alert', { hasText: 'The current password is not correct.' }).waitFor();
+    }
+    await current.fill(FIRST);
+    await proceed.click();
+    const locked = await page.locator('#confirm-alert', { hasText: /Too many wrong passwords\. Try again in \d+ seconds\./ }).textContent();
+    const lockedAt = Date.now();
+    expect(await proceed.isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'spa-account-answers-1-locked.png'), fullPage: true });
+    await page.waitForSelector('#confirm-form button:not([disabled])', { timeout: 10_000 });
+    expect(Date.now() - lockedAt).toBeGreaterThanOrEqual((Number(/in (\d+) seconds/.exec(locked ?? '')?.[1]) - 1) * 1000);
+
+    await proceed.click();
+    await page.getByLabel('New password', { exact: true }).fill(SECOND);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, signedInAt + (MAX_AUTH_AGE + 1) * 1000 - Date.now())));
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.locator('#status', { hasText: /The service is unavailable; trying again in \d+ s\./ }).waitFor({ timeout: 60_000 });
+    expect({ maxAge: stepUp?.searchParams.get('max_age'), prompt: stepUp?.searchParams.get('prompt') }).toEqual({ maxAge: String(MAX_AUTH_AGE), prompt: 'login' });
+    await page.screenshot({ path: join(SCREENSHOTS, 'spa-account-answers-2-unavailable.png'), fullPage: true });
+    await relay.reopen();
+    await page.locator('#status', { hasText: 'You are signed in again with it.' }).waitFor({ timeout: 60_000 });
+    expect(problems).toEqual([]);
+    await context.close();
+    expect(await canLogIn(answersRealm, SECOND)).toBe(true);
   });
 });
