@@ -34,6 +34,14 @@ async function setUpRealm(name: string, extra: Record<string, unknown> = {}): Pr
   await keycloak.createClient(name, { clientId: 'narrow', publicClient: true, directAccessGrantsEnabled: true, fullScopeAllowed: false, protocolMappers: [audienceMapper(AUDIENCE)] });
   // No audience mapper: tokens for Keycloak's account console only.
   await keycloak.createClient(name, { clientId: 'other', publicClient: true, directAccessGrantsEnabled: true });
+  // Our audience in the ID token too: then only its type tells it from an access token.
+  const inIdToken = audienceMapper(AUDIENCE);
+  await keycloak.createClient(name, {
+    clientId: 'id-audience',
+    publicClient: true,
+    directAccessGrantsEnabled: true,
+    protocolMappers: [{ ...inIdToken, config: { ...(inIdToken.config as Record<string, string>), 'id.token.claim': 'true' } }],
+  });
 }
 
 /** The same user in Keycloak (for its tokens) and in our store with Keycloak's id as subject. */
@@ -105,6 +113,17 @@ describe('Keycloak access tokens', () => {
     // Keycloak signs refresh tokens with a realm HMAC key (HS512): not an algorithm we accept.
     expect({ alg: peek(tokens.refresh_token).header.alg, typ: peek(tokens.refresh_token).claims.typ }).toEqual({ alg: 'HS512', typ: 'Refresh' });
     expectError(await validate(realm, tokens.refresh_token), 401, 'invalid_token', 'error');
+  });
+
+  it('refuses an ID token that carries our audience, for being an ID token', async () => {
+    const tokens = await keycloak.login(realm, 'id-audience', 'alice', PASSWORD);
+    const idToken = tokens.id_token ?? '';
+    expect({ typ: peek(idToken).claims.typ, ours: [peek(idToken).claims.aud].flat().includes(AUDIENCE) }).toEqual({ typ: 'ID', ours: true });
+    const res = await validate(realm, idToken);
+    expectError(res, 401, 'invalid_token', 'error');
+    expect((res.body as { error_description: string }).error_description).toBe('The token is not an access token: it is an ID token.');
+    // The access token of the same sign-in is taken.
+    expect((await validate(realm, tokens.access_token)).body).toEqual({ valid: true });
   });
 
   it("refuses another realm's token for the same user id", async () => {
