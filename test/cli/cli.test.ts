@@ -93,6 +93,17 @@ describe('password-resources set-password', () => {
     expect(user?.passwordChangedAt).toBeInstanceOf(Date);
   });
 
+  it('refuses a password over the hard cap of 1024 characters with the maxLength rule, keeping the old one', async () => {
+    await runCli(['create-user', '--realm', 'alpha', '--username', 'ida', '--id', 'sub-ida', '--password', 'ida old password'], env);
+    const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'ida', '--password-stdin'], { ...env, PASSWORD_POLICY: 'length(8)' }, `${'i'.repeat(1025)}\n`);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'password-resources: The new password does not meet the password policy (1 rule broken). The password must have at most 1024 characters.\n',
+    });
+    await expect(validates('sub-ida', 'ida old password')).resolves.toBe(true);
+  });
+
   it('says which user it could not find', async () => {
     const result = await runCli(['set-password', '--realm', 'alpha', '--username', 'nobody', '--new-password', 'whatever it is'], env);
     expect(result).toEqual({ code: 1, stdout: '', stderr: 'password-resources: no user "nobody" in realm "alpha"\n' });
