@@ -8,14 +8,16 @@ import { join, relative } from 'node:path';
  */
 const ROOT = join(__dirname, '..', '..');
 const SCANNED = ['README.md', 'package.json', 'openapi.yaml', '.ci', 'src', 'scripts', 'bench', 'examples', 'test', 'jest.config.ts', 'jest.browser.config.ts', 'jest.keycloak.config.ts'];
+/** Folders the project makes when it writes into them. */
+const MADE_AT_RUN_TIME = ['bench/results/', 'examples/spa-account/dist/'];
 const TEXT = /\.(ts|cjs|mjs|js|sh|md|json|ya?ml|hbs)$|^run$/;
 
 function textFiles(path: string): string[] {
   const full = join(ROOT, path);
   if (!existsSync(full)) return [];
   if (!statSync(full).isDirectory()) return TEXT.test(path.split('/').pop() ?? '') ? [path] : [];
-  // Fixtures are data (a realm export), not names we print.
-  if (path === join('test', 'fixtures')) return [];
+  // Fixtures are data (a realm export), not names we print; an example's build output is Vite's.
+  if (path === join('test', 'fixtures') || MADE_AT_RUN_TIME.includes(`${path}/`)) return [];
   return readdirSync(full).flatMap((entry) => textFiles(join(path, entry)));
 }
 
@@ -24,11 +26,8 @@ const texts = SCANNED.flatMap(textFiles).map((file) => ({ file, text: readFileSy
 /** `scripts/keycloak.ts`, `src/db/mongo-server` (an import), `test/browser/`: repository paths, wherever they are written. */
 const PATH = /(?<![\w./-])((?:\.ci|scripts|src|test|examples|bench|templates)\/[\w./-]*[\w/])/g;
 
-/** Folders the project makes when it writes into them. */
-const MADE_AT_RUN_TIME = ['bench/results/'];
-
 function exists(path: string): boolean {
-  if (MADE_AT_RUN_TIME.includes(path)) return true;
+  if (MADE_AT_RUN_TIME.includes(path) || MADE_AT_RUN_TIME.includes(`${path}/`)) return true;
   return ['', '.ts', '.js', '.cjs'].some((extension) => existsSync(join(ROOT, path + extension)));
 }
 
