@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -175,6 +176,7 @@ afterAll(async () => {
   await keycloak.deleteRealm(sidecarRealm);
   await keycloak.deleteRealm(localRealm);
   await keycloak.deleteRealm(answersRealm);
+  await rm(root, { recursive: true, force: true });
 });
 
 describe('the SPA account page example, in Chromium against Keycloak', () => {
