@@ -54,7 +54,7 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.mjs', 'test/helpers/summary-reporter.cjs', 'examples/spa-account/vite.config.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.mjs', 'test/helpers/summary-reporter.cjs', 'examples/spa-account/vite.config.mjs', 'console/vite.config.mjs'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -80,7 +80,7 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'bench/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },
-  { files: ['eslint.config.mjs', 'examples/spa-account/vite.config.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.mjs', 'examples/spa-account/vite.config.mjs', 'console/vite.config.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', process: 'readonly', require: 'readonly' } },

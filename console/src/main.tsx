@@ -1,0 +1,44 @@
+/**
+ * The admin console's start: read `config.json`, finish a sign-in the
+ * identity provider answered, then show the console.
+ */
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import type { User } from 'oidc-client-ts';
+import { App } from './App';
+import { completeSignIn, createUserManager, isSignInAnswer } from './auth';
+import { loadConfig } from './config';
+
+// react-aria's usePress adds a <style> with its touch-action rule unless an element has this id; the
+// rule is in style.css instead, whose <link> gets the id (the CSP refuses inline style).
+document.querySelector('link[rel="stylesheet"]')?.setAttribute('id', 'react-aria-pressable-style');
+
+const root = createRoot(document.getElementById('root') ?? document.body);
+
+async function start(): Promise<void> {
+  const config = await loadConfig();
+  const users = createUserManager(config);
+  let user: User | undefined;
+  let problem: string | undefined;
+  if (isSignInAnswer(new URL(location.href))) {
+    try {
+      user = await completeSignIn(users);
+    } catch (error) {
+      problem = `Signing in did not complete: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  root.render(
+    <StrictMode>
+      <App config={config} users={users} initialUser={user} initialProblem={problem} />
+    </StrictMode>,
+  );
+}
+
+start().catch((error: unknown) => {
+  root.render(
+    <main>
+      <h1>Admin console</h1>
+      <p role="alert">{error instanceof Error ? error.message : String(error)}</p>
+    </main>,
+  );
+});

@@ -1,0 +1,86 @@
+/** Small pieces every page uses: fields, messages, the refusal of an action. */
+import { useCallback, useState } from 'react';
+import type { ReactNode } from 'react';
+import { FieldError, Input, Label, SwitchButton, SwitchField, Text, TextField } from 'react-aria-components';
+import type { TextFieldProps } from 'react-aria-components';
+import { ApiError } from './api';
+import type { Violation } from './api';
+
+/** A labelled text field. */
+export function Field({ label, description, ...props }: TextFieldProps & { label: string; description?: string }): ReactNode {
+  return (
+    <TextField {...props} className="field">
+      <Label>{label}</Label>
+      <Input />
+      {description === undefined ? null : <Text slot="description">{description}</Text>}
+      <FieldError />
+    </TextField>
+  );
+}
+
+/** A labelled switch (role `switch`). */
+export function Toggle({ children, ...props }: { children: string; isSelected: boolean; onChange: (value: boolean) => void; isDisabled?: boolean }): ReactNode {
+  return (
+    <SwitchField {...props} className="switch-field">
+      <SwitchButton className="switch">
+        <span className="track" aria-hidden="true">
+          <span className="thumb" />
+        </span>
+        {children}
+      </SwitchButton>
+    </SwitchField>
+  );
+}
+
+/** An outcome to show: a success (status) or a failure (alert), with the broken rules of a password. */
+export type Message = { readonly kind: 'success'; readonly text: string } | { readonly kind: 'failure'; readonly text: string; readonly violations: readonly Violation[] };
+
+/** The message of a page or dialog, and the two ways to set it. */
+export function useMessage(): { message: Message | undefined; succeed: (text: string) => void; fail: (error: unknown) => void; clear: () => void } {
+  const [message, setMessage] = useState<Message | undefined>();
+  const succeed = useCallback((text: string) => {
+    setMessage({ kind: 'success', text });
+  }, []);
+  const fail = useCallback((error: unknown) => {
+    setMessage(failureOf(error));
+  }, []);
+  const clear = useCallback(() => {
+    setMessage(undefined);
+  }, []);
+  return { message, succeed, fail, clear };
+}
+
+/** What to tell of an error: the API's refusal as it explains it, anything else as itself. */
+export function failureOf(error: unknown): Message {
+  if (error instanceof ApiError) return { kind: 'failure', text: error.message, violations: error.violations };
+  return { kind: 'failure', text: error instanceof Error ? error.message : String(error), violations: [] };
+}
+
+/** A message in a live region: `status` for a success, `alert` for a failure with every broken rule listed. */
+export function MessageView({ message }: { message: Message | undefined }): ReactNode {
+  if (message === undefined) return null;
+  if (message.kind === 'success') {
+    return (
+      <p role="status" className="message success">
+        {message.text}
+      </p>
+    );
+  }
+  return (
+    <div role="alert" className="message failure">
+      <p>{message.text}</p>
+      {message.violations.length === 0 ? null : (
+        <ul aria-label="Violations">
+          {message.violations.map((violation) => (
+            <li key={`${violation.policy}:${violation.message}`}>{violation.message}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** A date and time as the administrator's browser writes them. */
+export function formatTime(milliseconds: number | undefined): string {
+  return milliseconds === undefined || milliseconds === 0 ? '—' : new Date(milliseconds).toLocaleString();
+}
