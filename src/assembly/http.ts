@@ -10,6 +10,7 @@ import type { AuditContext } from '../domain/events';
 import type { RecoveryService } from '../domain/recovery';
 import { ADMIN_BASE, ADMIN_ROUTES } from '../http/admin-routes';
 import type { AdminHandlerDependencies } from '../http/admin-routes';
+import { CONSOLE_BASE, consoleRouter } from '../http/console-routes';
 import { contextOf } from '../http/context';
 import { errorHandler } from '../http/error-handler';
 import {
@@ -193,11 +194,13 @@ function adminRouter(chain: Chains, administration: AdminHandlerDependencies): R
   return admin;
 }
 
-/** The router a host mounts: the account API and the admin API, each with its own middleware chain. */
+/** The router a host mounts: the account API, the admin API and the admin console, each with its own middleware chain. */
 export function assembleRouters(resolved: ResolvedOptions, dependencies: RoutersDependencies): Router {
   const chain = chains(resolved, dependencies);
   const router = express.Router();
   router.use(ACCOUNT_BASE, accountRouter(resolved, chain, dependencies));
   router.use(ADMIN_BASE, adminRouter(chain, dependencies.administration));
+  const console = consoleRouter(resolved.realms, chain.errors);
+  if (console) router.use(CONSOLE_BASE, console);
   return router;
 }

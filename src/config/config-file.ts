@@ -20,6 +20,7 @@ const FILE_REALM_OBJECTS = {
   clients: 'client ids, each with its redirectUris',
   recovery: 'recovery settings (lifespans, codeAttempts, perAddress, perIp)',
   argon2: "argon2's memory (KiB) and parallelism",
+  console: 'the admin console (clientId, issuer, scope)',
 } as const;
 const FILE_REALM_LISTS = ['allowedClients', 'requiredScopes', 'requiredRealmRoles'] as const;
 const FILE_REALM_INTEGERS = ['maxAuthAge'] as const;

@@ -67,6 +67,8 @@ interface RealmDefaults {
   readonly passwordPolicy: string;
   /** Where `CONFIG_FILE` is: its relative template folders are read from there. */
   readonly configFile: string | undefined;
+  /** `CONSOLE_CLIENT_ID`: every realm has a console with this client, unless its file settings say otherwise. */
+  readonly consoleClientId: string | undefined;
 }
 
 /** The realms of `REALMS`, each named in the file too must be among them. */
@@ -87,7 +89,7 @@ function realmNames(env: NodeJS.ProcessEnv, fileRealms: Readonly<Record<string, 
 
 /** One realm's options: the file's settings over the environment's defaults. */
 function realmOptions(name: string, file: FileRealm, defaults: RealmDefaults): RealmOptions {
-  const { base, audience, passwordPolicy, configFile } = defaults;
+  const { base, audience, passwordPolicy, configFile, consoleClientId } = defaults;
   const issuer = file.issuer ?? (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/realms/${name}`);
   if (issuer === undefined) {
     fail('OIDC_ISSUER_BASE_URL', `is required unless CONFIG_FILE gives realms.${name}.issuer`);
@@ -123,7 +125,14 @@ function realmOptions(name: string, file: FileRealm, defaults: RealmDefaults): R
     ...(file.credentialStore === undefined ? {} : { credentialStore: file.credentialStore }),
     ...(file.argon2 === undefined ? {} : { argon2: file.argon2 }),
     ...(file.adminRealm === undefined ? {} : { adminRealm: file.adminRealm }),
+    ...consoleOf(file, consoleClientId),
   };
+}
+
+/** A realm's console: the file's settings, their client id from `CONSOLE_CLIENT_ID` when they name none. */
+function consoleOf(file: FileRealm, clientId: string | undefined): Pick<RealmOptions, 'console'> {
+  if (file.console === undefined) return clientId === undefined ? {} : { console: { clientId } };
+  return { console: { ...(clientId === undefined ? {} : { clientId }), ...file.console } };
 }
 
 /** How realms without a `hashAlgorithm` hash, and argon2's settings, from the environment. */
@@ -194,7 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireRealms?: bo
   const configFile = optional(env, 'CONFIG_FILE');
   const file: ConfigFile = configFile === undefined ? { realms: {} } : readConfigFile(configFile);
   const names = realmNames(env, file.realms, options.requireRealms !== false);
-  const defaults = { base, audience, passwordPolicy: service.passwordPolicy, configFile };
+  const consoleClientId = optional(env, 'CONSOLE_CLIENT_ID');
+  if (consoleClientId !== undefined && /\s/.test(consoleClientId)) fail('CONSOLE_CLIENT_ID', `must be a client id without spaces, got "${consoleClientId}"`);
+  const defaults = { base, audience, passwordPolicy: service.passwordPolicy, configFile, consoleClientId };
   const realms = Object.fromEntries(names.map((name) => [name, realmOptions(name, file.realms[name] ?? {}, defaults)]));
   checkHashSchemes(realms, file, service);
   return Object.freeze({

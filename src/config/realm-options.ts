@@ -8,6 +8,8 @@ import type { PasswordPolicy } from '../domain/policy';
 import type { AdminRoles, RealmAdminOptions, ResolvedAdministrators } from './admin-options';
 import { resolveAdministrators, resolveAdminRoles, resolveLoginCheckRole } from './admin-options';
 import { REALM_NAME } from './checks';
+import type { ConsoleOptions, ResolvedConsole } from './console-options';
+import { resolveConsole } from './console-options';
 import type { RealmCredentialStoreOptions, ResolvedCredentialStore } from './credential-store-options';
 import { resolveCredentialStore } from './credential-store-options';
 import type { RealmEmailOptions, ResolvedRealmEmail } from './email-options';
@@ -24,7 +26,10 @@ import type { RealmTokenOptions, ResolvedTokenRules } from './token-options';
 import { resolveTokenRules } from './token-options';
 
 /** Settings of one realm. */
-export interface RealmOptions extends RealmTokenOptions, RealmPasswordOptions, RealmHttpOptions, RealmAdminOptions, RealmEmailOptions, RealmCredentialStoreOptions {}
+export interface RealmOptions extends RealmTokenOptions, RealmPasswordOptions, RealmHttpOptions, RealmAdminOptions, RealmEmailOptions, RealmCredentialStoreOptions {
+  /** The admin console at `/admin/console/<realm>/` and the client it signs in with. Default: none. */
+  readonly console?: ConsoleOptions;
+}
 
 /** A realm as the router uses it: nothing optional. */
 export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail, ResolvedAdministrators {
@@ -37,11 +42,13 @@ export interface ResolvedRealm extends ResolvedTokenRules, ResolvedRealmEmail, R
   readonly adminRoles: AdminRoles;
   readonly loginCheckRole: string;
   readonly credentialStore: ResolvedCredentialStore;
+  /** The realm's admin console; undefined when it has none. */
+  readonly console: ResolvedConsole | undefined;
 }
 
 const REALM_OPTION_NAMES = [
   'issuer', 'jwksUri', 'audience', 'acceptPlainJwtAccessTokens', 'passwordPolicy', 'argon2', 'revokeTokensOnPasswordChange', 'allowedClients', 'requiredScopes', 'requiredRealmRoles',
-  'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'loginCheckRole', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore', 'adminRealm',
+  'requiredClientRoles', 'maxAuthAge', 'cors', 'bruteForce', 'adminRoles', 'loginCheckRole', 'smtp', 'clients', 'recovery', 'templates', 'defaultLocale', 'notifyPasswordChange', 'credentialStore', 'adminRealm', 'console',
 ];
 
 /**
@@ -55,6 +62,7 @@ export function resolveRealm(name: string, realm: RealmOptions, defaultPolicy: s
   refuseUnknown(at, realm, REALM_OPTION_NAMES);
   const tokens = resolveTokenRules(at, realm);
   const policy = resolvePolicy(`${at}.passwordPolicy`, realm.passwordPolicy ?? defaultPolicy);
+  const administrators = resolveAdministrators(`${at}.adminRealm`, realm.adminRealm, tokens.issuer, tokens.jwksUri);
   return Object.freeze({
     name,
     ...tokens,
@@ -64,8 +72,9 @@ export function resolveRealm(name: string, realm: RealmOptions, defaultPolicy: s
     bruteForce: resolveBruteForce(`${at}.bruteForce`, realm.bruteForce),
     adminRoles: resolveAdminRoles(`${at}.adminRoles`, realm.adminRoles),
     loginCheckRole: resolveLoginCheckRole(`${at}.loginCheckRole`, realm.loginCheckRole),
-    ...resolveAdministrators(`${at}.adminRealm`, realm.adminRealm, tokens.issuer, tokens.jwksUri),
+    ...administrators,
     ...resolveRealmEmail(at, realm, process.env),
     credentialStore: resolveCredentialStore(`${at}.credentialStore`, realm.credentialStore, realm.issuer),
+    console: resolveConsole(`${at}.console`, realm.console, { issuer: tokens.issuer, ...administrators }),
   });
 }

@@ -10,6 +10,7 @@ import { ADMIN_BASE, ADMIN_ROUTES } from '../../src/http/admin-routes';
 import { RECOVERY_JSON_ROUTES, RESET_PAGE_PATH } from '../../src/http/recovery-routes';
 import { loadOpenApi, OPENAPI_PATH } from '../../src/http/schemas';
 import { accountPathMethods } from '../../src/assembly/http';
+import { CONSOLE_BASE, CONSOLE_PATHS } from '../../src/http/console-routes';
 import type { PasswordResources } from '../../src/index';
 
 const document = loadOpenApi();
@@ -43,6 +44,8 @@ describe('openapi.yaml', () => {
       ...['GET', 'POST'].map((method) => `${method} ${toTemplate(ACCOUNT_BASE + RESET_PAGE_PATH)}`),
       `POST ${toTemplate(ACCOUNT_BASE + LOGIN_CHECK_PATH)}`,
       ...[...accountPathMethods().keys()].map((path) => `OPTIONS ${toTemplate(ACCOUNT_BASE + path)}`),
+      // `/admin/console/` is documented as `/admin/console`: a path matches its template with or without the slash.
+      ...CONSOLE_PATHS.map((path) => `GET ${toTemplate(CONSOLE_BASE + path).replace(/\/$/, '')}`),
     ];
     // The standalone app's own routes, read from Express itself.
     const resources = { router: (_req: unknown, _res: unknown, next: () => void) => { next(); }, metrics: new Registry() } as unknown as PasswordResources;
