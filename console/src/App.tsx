@@ -103,7 +103,7 @@ export function App({ config, users, initialUser, initialProblem }: AppProps): R
             ))}
           </ul>
         </nav>
-        <Button className="quiet" onPress={signOut}>
+        <Button className="react-aria-Button quiet" onPress={signOut}>
           Sign out
         </Button>
       </header>

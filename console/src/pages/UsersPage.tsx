@@ -129,7 +129,7 @@ function CreateUser(): ReactNode {
               <MessageView message={message} />
               <div className="actions">
                 <Button type="submit" isDisabled={busy}>Create</Button>
-                <Button className="quiet" onPress={close}>Cancel</Button>
+                <Button className="react-aria-Button quiet" onPress={close}>Cancel</Button>
               </div>
             </Form>
           )}
