@@ -1,7 +1,7 @@
 /** Small pieces every page uses: fields, messages, the refusal of an action. */
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
-import { FieldError, Input, Label, SwitchButton, SwitchField, Text, TextField } from 'react-aria-components';
+import { CheckboxButton, CheckboxField, FieldError, Input, Label, SwitchButton, SwitchField, Text, TextField } from 'react-aria-components';
 import type { TextFieldProps } from 'react-aria-components';
 import { ApiError } from './api';
 import type { Violation } from './api';
@@ -19,7 +19,7 @@ export function Field({ label, description, ...props }: TextFieldProps & { label
 }
 
 /** A labelled switch (role `switch`). */
-export function Toggle({ children, ...props }: { children: string; isSelected: boolean; onChange: (value: boolean) => void; isDisabled?: boolean }): ReactNode {
+export function Toggle({ children, ...props }: { children: string; isSelected: boolean; onChange: (value: boolean) => void; isDisabled?: boolean; isReadOnly?: boolean }): ReactNode {
   return (
     <SwitchField {...props} className="switch-field">
       <SwitchButton className="switch">
@@ -29,6 +29,18 @@ export function Toggle({ children, ...props }: { children: string; isSelected: b
         {children}
       </SwitchButton>
     </SwitchField>
+  );
+}
+
+/** A checkbox of a `CheckboxGroup`, named by its text. */
+export function CheckboxItem({ value, children }: { value: string; children: string }): ReactNode {
+  return (
+    <CheckboxField value={value} className="checkbox-field">
+      <CheckboxButton className="react-aria-Checkbox">
+        <span className="box" aria-hidden="true" />
+        {children}
+      </CheckboxButton>
+    </CheckboxField>
   );
 }
 
@@ -83,4 +95,38 @@ export function MessageView({ message }: { message: Message | undefined }): Reac
 /** A date and time as the administrator's browser writes them. */
 export function formatTime(milliseconds: number | undefined): string {
   return milliseconds === undefined || milliseconds === 0 ? '—' : new Date(milliseconds).toLocaleString();
+}
+
+/** What `useLoad` holds: loading, the value, or why it failed. */
+export type Loaded<T> = { readonly state: 'loading' } | { readonly state: 'done'; readonly value: T } | { readonly state: 'failed'; readonly message: Message };
+
+/** Load `load()` now and on `reload()`, answers to older calls ignored. */
+export function useLoad<T>(load: () => Promise<T>): { loaded: Loaded<T>; reload: () => void } {
+  const [loaded, setLoaded] = useState<Loaded<T>>({ state: 'loading' });
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let current = true;
+    load().then(
+      (value) => {
+        if (current) setLoaded({ state: 'done', value });
+      },
+      (error: unknown) => {
+        if (current) setLoaded({ state: 'failed', message: failureOf(error) });
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [load, round]);
+  const reload = useCallback(() => {
+    setRound((n) => n + 1);
+  }, []);
+  return { loaded, reload };
+}
+
+/** A loaded value, or the state of its loading. */
+export function LoadedView<T>({ loaded, children }: { loaded: Loaded<T>; children: (value: T) => ReactNode }): ReactNode {
+  if (loaded.state === 'loading') return <p className="muted">Loading…</p>;
+  if (loaded.state === 'failed') return <MessageView message={loaded.message} />;
+  return children(loaded.value);
 }
