@@ -172,7 +172,8 @@ export class AdminApi {
     if (res.status === 404) return new ApiError(404, code, detail || `Not found: could not ${action}.`);
     if (res.status === 429 || res.status === 503) {
       const after = res.headers.get('Retry-After');
-      return new ApiError(res.status, code, `${detail || 'The service is busy.'}${after === null ? '' : ` Try again in ${after} s.`}`);
+      const text = detail || 'The service is busy.';
+      return new ApiError(res.status, code, `${text}${/[.!?]$/.test(text) ? '' : '.'}${after === null ? '' : ` Try again in ${after} s.`}`);
     }
     return new ApiError(res.status, code, detail || `Could not ${action} (the service answered ${res.status}).`, body.violations ?? []);
   }
