@@ -1,5 +1,5 @@
 /** The console's frame: sign-in, the navigation, the page of the address. */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { Button, Link } from 'react-aria-components';
 import type { User, UserManager } from 'oidc-client-ts';
@@ -49,18 +49,29 @@ export function App({ config, users, initialUser, initialProblem }: AppProps): R
   }, [users]);
 
   const token = user?.access_token;
-  const value = useMemo<ConsoleContextValue | undefined>(() => {
-    if (token === undefined) return undefined;
-    const session = {
-      accessToken: () => token,
-      onUnauthorized: () => {
-        setUser(undefined);
-        setProblem('Your session has ended: sign in again.');
-      },
-    };
-    const email = claimsOf(token)?.email;
-    return { api: new AdminApi(config.realm, session), rights: rightsOfToken(token, config), config, email: typeof email === 'string' ? email : undefined };
-  }, [token, config]);
+  // The API reads the token of the moment: a silent renewal changes it without reloading every page.
+  const tokenRef = useRef(token);
+  tokenRef.current = token;
+  const api = useMemo(
+    () =>
+      new AdminApi(config.realm, {
+        accessToken: () => tokenRef.current,
+        onUnauthorized: () => {
+          setUser(undefined);
+          setProblem('Your session has ended: sign in again.');
+        },
+      }),
+    [config],
+  );
+  const rights = token === undefined ? undefined : rightsOfToken(token, config);
+  const claimedEmail = token === undefined ? undefined : claimsOf(token)?.email;
+  const email = typeof claimedEmail === 'string' ? claimedEmail : undefined;
+  // The same context while the rights stay the same: a renewed token re-renders no page.
+  const rightsKey = rights === undefined ? '' : Object.entries(rights).join();
+  const value = useMemo<ConsoleContextValue | undefined>(
+    () => (rights === undefined ? undefined : { api, rights, config, email }),
+    [api, config, email, rightsKey],
+  );
 
   const startSignIn = (): void => {
     signIn(users).catch((error: unknown) => {

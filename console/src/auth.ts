@@ -57,6 +57,21 @@ export async function completeSignIn(users: UserManager): Promise<User> {
   }
 }
 
+/** Whether this address is the identity provider's answer to a sign-out (`?state=` alone). */
+export function isSignOutAnswer(url: URL): boolean {
+  return url.searchParams.has('state') && !isSignInAnswer(url);
+}
+
+/** Forget the sign-out's state, and take it out of the address bar. */
+export async function completeSignOut(users: UserManager): Promise<void> {
+  try {
+    await users.signoutRedirectCallback();
+  } catch {
+    // A stale or foreign state: nothing to finish, the tokens are gone anyway.
+  }
+  history.replaceState(null, '', consoleUrl());
+}
+
 /** Go to the identity provider; back here with the same page afterwards. */
 export async function signIn(users: UserManager): Promise<void> {
   await users.signinRedirect({ state: { hash: location.hash } });

@@ -6,7 +6,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { User } from 'oidc-client-ts';
 import { App } from './App';
-import { completeSignIn, createUserManager, isSignInAnswer } from './auth';
+import { completeSignIn, completeSignOut, createUserManager, isSignInAnswer, isSignOutAnswer } from './auth';
 import { loadConfig } from './config';
 
 // react-aria's usePress adds a <style> with its touch-action rule unless an element has this id; the
@@ -20,12 +20,15 @@ async function start(): Promise<void> {
   const users = createUserManager(config);
   let user: User | undefined;
   let problem: string | undefined;
-  if (isSignInAnswer(new URL(location.href))) {
+  const here = new URL(location.href);
+  if (isSignInAnswer(here)) {
     try {
       user = await completeSignIn(users);
     } catch (error) {
       problem = `Signing in did not complete: ${error instanceof Error ? error.message : String(error)}`;
     }
+  } else if (isSignOutAnswer(here)) {
+    await completeSignOut(users);
   }
   root.render(
     <StrictMode>

@@ -159,7 +159,7 @@ function ResetPasswordForm({ user, rules, onSet, close }: { user: User; rules: r
 
   return (
     <Form onSubmit={save}>
-      <Field label="Password" type="password" autoComplete="new-password" value={password} onChange={setPassword} isRequired />
+      <Field label="Password" type="password" autoComplete="new-password" value={password} onChange={setPassword} isRequired autoFocus />
       <Field label="Password confirmation" type="password" autoComplete="new-password" value={confirmation} onChange={setConfirmation} isRequired />
       <Toggle isSelected={temporary} onChange={setTemporary}>
         Temporary

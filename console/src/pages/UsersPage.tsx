@@ -57,7 +57,9 @@ export function UsersPage(): ReactNode {
         <Button type="submit">Search</Button>
       </form>
       <MessageView message={message} />
-      <Table aria-label="Users" className="table">
+      <div className="table-wrap">
+      {/* Enter on a row opens the user, as its link does. */}
+      <Table aria-label="Users" className="table" onRowAction={(id) => { navigate({ page: 'user', id: String(id) }); }}>
         <TableHeader>
           <Column isRowHeader>Username</Column>
           <Column>Email</Column>
@@ -77,6 +79,7 @@ export function UsersPage(): ReactNode {
           )}
         </TableBody>
       </Table>
+      </div>
       <div className="paging">
         <Button isDisabled={query.first === 0} onPress={() => { setQuery({ ...query, first: Math.max(0, query.first - PAGE_SIZE) }); }}>
           Previous page
