@@ -1,10 +1,11 @@
 /**
  * The realm the examples run against, set up once in a Keycloak started by
  * `npm run keycloak:start` (whose bootstrap admin it logs in as): realm
- * `demo`, the SPA's and the native app's public clients (authorization code
- * with PKCE, an audience mapper naming the service), the service's own
- * confidential client for sidecar mode (Keycloak keeps the passwords), and
- * the user alice. Running it again changes nothing.
+ * `demo`, the SPA's, the native app's and the admin console's public clients
+ * (authorization code with PKCE, an audience mapper naming the service), the
+ * service's own confidential client for sidecar mode (Keycloak keeps the
+ * passwords), the user alice, and demo-admin for the console. Running it
+ * again changes nothing.
  */
 import { KEYCLOAK_ADMIN } from '../scripts/keycloak';
 // In your app: from 'password-resources'.
@@ -19,9 +20,22 @@ export const DEMO = {
   spaClient: 'spa-account',
   spaOrigin: 'http://127.0.0.1:5173',
   nativeClient: 'native-client',
+  /** The admin console's public client, and where `npm start` serves the console of realm `demo`. */
+  consoleClient: 'password-resources-console',
+  consoleUrl: 'http://127.0.0.1:8080/admin/console/demo/',
   serviceClient: { clientId: 'password-resources', clientSecret: 'demo-service-secret' },
   user: { username: 'alice', password: 'alice password 1' },
+  /** An administrator of the realm for the console: `CONSOLE_ADMIN_ROLES` of `realm-management`. */
+  admin: { username: 'demo-admin', password: 'demo-admin password 1' },
 } as const;
+
+/**
+ * The `realm-management` roles of an administrator who may do all the console
+ * offers: read and change users (`manage-users` includes `view-users`), read
+ * events, read the realm's settings and test its SMTP connection (`manage-realm`
+ * includes `view-realm`). A view-only administrator has `view-users` alone.
+ */
+export const CONSOLE_ADMIN_ROLES: readonly string[] = ['view-users', 'manage-users', 'view-events', 'view-realm', 'manage-realm'];
 
 /** `KEYCLOAK_URL`, as `npm run keycloak:start` prints it. */
 export function keycloakUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
@@ -35,6 +49,8 @@ export interface DemoRealmSetup {
   readonly realm?: string;
   /** Origins the SPA is served from (redirects and CORS). Default: `DEMO.spaOrigin`. */
   readonly spaOrigins?: readonly string[];
+  /** Where the realm's admin console is served (its client's redirect). Default: `DEMO.consoleUrl`, `npm start`'s. */
+  readonly consoleUrl?: string;
   /** Extra realm settings (brute force, ...). */
   readonly realmSettings?: Record<string, unknown>;
   readonly log?: (line: string) => void;
@@ -83,6 +99,20 @@ function publicClient(clientId: string, redirectUris: readonly string[], webOrig
   };
 }
 
+/**
+ * The admin console's client: public (a page keeps no secret), authorization
+ * code with PKCE (S256 required), back to the console's own URL after sign-in
+ * and sign-out, calls from its origin allowed; the audience mapper, because
+ * the service checks the realm's `audience` on administrators' tokens too.
+ */
+export function consoleClient(consoleUrl: string, clientId: string = DEMO.consoleClient): Record<string, unknown> {
+  return {
+    ...publicClient(clientId, [consoleUrl], [new URL(consoleUrl).origin]),
+    name: 'password-resources admin console',
+    attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': consoleUrl },
+  };
+}
+
 async function grantUserManagement(call: AdminCall, realm: string): Promise<void> {
   const [client] = (await (await call('GET', `/${realm}/clients?clientId=${DEMO.serviceClient.clientId}`)).json()) as { id: string }[];
   const [management] = (await (await call('GET', `/${realm}/clients?clientId=realm-management`)).json()) as { id: string }[];
@@ -91,6 +121,25 @@ async function grantUserManagement(call: AdminCall, realm: string): Promise<void
   const roles = (await (await call('GET', `/${realm}/clients/${management.id}/roles`)).json()) as { name: string }[];
   const wanted = roles.filter((role) => role.name === 'view-users' || role.name === 'manage-users');
   await call('POST', `/${realm}/users/${account.id}/role-mappings/clients/${management.id}`, wanted);
+}
+
+/** `DEMO.admin`, an administrator of the realm with `CONSOLE_ADMIN_ROLES`, to sign in to the console with. */
+async function ensureConsoleAdmin(call: AdminCall, realm: string): Promise<void> {
+  const { username, password } = DEMO.admin;
+  await call('POST', `/${realm}/users`, {
+    username,
+    enabled: true,
+    firstName: 'Demo',
+    lastName: 'Admin',
+    email: `${username}@example.com`,
+    emailVerified: true,
+    credentials: [{ type: 'password', value: password, temporary: false }],
+  });
+  const [user] = (await (await call('GET', `/${realm}/users?exact=true&username=${username}`)).json()) as { id: string }[];
+  const [management] = (await (await call('GET', `/${realm}/clients?clientId=realm-management`)).json()) as { id: string }[];
+  if (!user || !management) throw new Error(`realm ${realm}: ${username} or realm-management is missing`);
+  const roles = (await (await call('GET', `/${realm}/clients/${management.id}/roles`)).json()) as { name: string }[];
+  await call('POST', `/${realm}/users/${user.id}/role-mappings/clients/${management.id}`, roles.filter((role) => CONSOLE_ADMIN_ROLES.includes(role.name)));
 }
 
 /**
@@ -118,6 +167,8 @@ export async function ensureDemoRealm(keycloakUrl: string, setup: DemoRealmSetup
     standardFlowEnabled: false,
   });
   await grantUserManagement(call, realm);
+  await call('POST', `/${realm}/clients`, consoleClient(setup.consoleUrl ?? DEMO.consoleUrl));
+  await ensureConsoleAdmin(call, realm);
   const { username, password } = DEMO.user;
   await call('POST', `/${realm}/users`, {
     username,

@@ -25,6 +25,8 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { cacheDir, installInCache } from '../src/cache/install';
 import { freePort } from '../src/db/mongo-server';
+// It logs in with KEYCLOAK_ADMIN, below: read when it is called, after this module has loaded.
+import { DEMO, ensureDemoRealm } from '../examples/keycloak-demo';
 
 export const KEYCLOAK_VERSION = '26.7.3';
 /** The server distribution on Maven Central, and its SHA-1 there (`.tar.gz.sha1`), pinned so a mirror cannot swap it. */
@@ -323,7 +325,14 @@ if (require.main === module) {
     }
     if (command === 'start') {
       const server = await startKeycloak(log);
-      log(`admin: ${KEYCLOAK_ADMIN.username} / ${KEYCLOAK_ADMIN.password}; Ctrl-C stops it. To run the tests against it:`);
+      // The examples' realm, with the admin console's client for `npm start` (README, "Console").
+      await ensureDemoRealm(server.url, { log }).catch(async (error: unknown) => {
+        await server.stop();
+        throw error;
+      });
+      log(`admin: ${KEYCLOAK_ADMIN.username} / ${KEYCLOAK_ADMIN.password}; Ctrl-C stops it. The console of realm ${DEMO.realm}, as ${DEMO.admin.username} / ${DEMO.admin.password}:`);
+      log(`REALMS=${DEMO.realm} OIDC_ISSUER_BASE_URL='${server.url}' OIDC_AUDIENCE=${DEMO.audience} CONSOLE_CLIENT_ID=${DEMO.consoleClient} npm start   # then ${DEMO.consoleUrl}`);
+      log('To run the tests against it:');
       log(`export KEYCLOAK_URL='${server.url}' KEYCLOAK_HOME='${server.home}' KEYCLOAK_DB_URL='${server.dbUrl}'`);
       const stop = (): void => {
         void server.stop().then(() => process.exit(0));
