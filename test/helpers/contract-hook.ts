@@ -73,7 +73,11 @@ export function holdBrowserResponses(context: BrowserContext): void {
       if (headers['x-request-id'] === undefined) return;
       // Playwright joins repeated headers with a newline.
       if (typeof headers['set-cookie'] === 'string') headers['set-cookie'] = headers['set-cookie'].split('\n');
-      const status = response.status();
+      // A revalidation the service answered 304 (Express's ETag) reaches the page as the cached 200,
+      // with the 304's headers: hold what was on the wire.
+      const request = await response.request().allHeaders();
+      const revalidated = (request['if-none-match'] !== undefined || request['if-modified-since'] !== undefined) && headers['content-type'] === undefined;
+      const status = revalidated ? 304 : response.status();
       // A redirect's body is not kept by the browser; the contract gives a 303 none.
       const text = status >= 300 && status < 400 ? '' : await response.text();
       holdReceived(response.request().method(), response.url(), { status, headers, text });
