@@ -6,6 +6,7 @@
  */
 // @ts-check
 import { resolve } from 'node:path';
+import optimizeLocales from '@react-aria/optimize-locales-plugin';
 import { defineConfig } from 'vite';
 
 export default defineConfig({
@@ -13,6 +14,8 @@ export default defineConfig({
   base: './',
   // Vite's own transform (Oxc) compiles TSX with React's automatic runtime: no plugin needed for a build.
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
+  // The console speaks English: react-aria's own strings (e.g. "Clear search") in the other 30-odd languages are left out.
+  plugins: [optimizeLocales.vite({ locales: ['en-US'] })],
   build: {
     target: 'es2022',
     outDir: resolve(import.meta.dirname, '..', 'dist', 'console'),
