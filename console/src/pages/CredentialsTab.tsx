@@ -6,7 +6,7 @@
  */
 import { useCallback, useState } from 'react';
 import type { ReactNode } from 'react';
-import { Button, Cell, CheckboxGroup, Column, Dialog, DialogTrigger, Form, Heading, Input, Label, Modal, NumberField, Row, Table, TableBody, TableHeader } from 'react-aria-components';
+import { Button, CheckboxGroup, Dialog, DialogTrigger, Form, Heading, Input, Label, Modal, NumberField } from 'react-aria-components';
 import type { RealmSettings, User } from '../api';
 import { useConsole } from '../context';
 import { describeRule, generatePassword, parsePolicy } from '../password';
@@ -35,24 +35,31 @@ export function CredentialsTab({ user }: { user: User }): ReactNode {
       <LoadedView loaded={credentials.loaded}>
         {(list) => (
           <div className="table-wrap">
-            <Table aria-label="Credentials" className="table">
-              <TableHeader>
-                <Column isRowHeader>Type</Column>
-                <Column>Created</Column>
-                <Column>Temporary</Column>
-                <Column>Actions</Column>
-              </TableHeader>
-              <TableBody items={list} renderEmptyState={() => 'No credentials: the user has no password.'}>
-                {(credential) => (
-                  <Row id={credential.id}>
-                    <Cell>{credential.type}</Cell>
-                    <Cell>{formatTime(credential.createdDate)}</Cell>
-                    <Cell>{credential.temporary ? 'Yes' : 'No'}</Cell>
-                    <Cell>{rights.manageUsers ? <DeleteCredential userId={user.id} credentialId={credential.id} onDeleted={credentials.reload} /> : null}</Cell>
-                  </Row>
-                )}
-              </TableBody>
-            </Table>
+            <table aria-label="Credentials" className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Type</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Temporary</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.length === 0 ? (
+                  <tr>
+                    <td colSpan={4}>No credentials: the user has no password.</td>
+                  </tr>
+                ) : null}
+                {list.map((credential) => (
+                  <tr key={credential.id}>
+                    <td>{credential.type}</td>
+                    <td>{formatTime(credential.createdDate)}</td>
+                    <td>{credential.temporary ? 'Yes' : 'No'}</td>
+                    <td>{rights.manageUsers ? <DeleteCredential userId={user.id} credentialId={credential.id} onDeleted={credentials.reload} /> : null}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           </div>
         )}
       </LoadedView>

@@ -1,7 +1,7 @@
 /** The realm's events and admin events (or one user's events), filtered by type and day. */
 import { useCallback, useState } from 'react';
 import type { ReactNode } from 'react';
-import { Button, Cell, Column, Form, Row, Tab, Table, TableBody, TableHeader, TabList, TabPanel, Tabs } from 'react-aria-components';
+import { Button, Form, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import type { AdminEvent, EventFilter, UserEvent } from '../api';
 import { useConsole } from '../context';
 import { Field, formatTime, LoadedView, useLoad } from '../ui';
@@ -84,56 +84,71 @@ export function EventsTable({ kind, user }: { kind: 'user' | 'admin'; user?: str
   );
 }
 
+/** The events as a plain table (role `table`): data to read, nothing to act on. */
 function UserEventsTable({ events }: { events: readonly UserEvent[] }): ReactNode {
   return (
-    <Table aria-label="Events" className="table">
-      <TableHeader>
-        <Column isRowHeader>Time</Column>
-        <Column>Type</Column>
-        <Column>User</Column>
-        <Column>Client</Column>
-        <Column>IP address</Column>
-        <Column>Error</Column>
-      </TableHeader>
-      <TableBody items={events.map((event, index) => ({ ...event, id: index }))} renderEmptyState={() => 'No events.'}>
-        {(event) => (
-          <Row>
-            <Cell>{formatTime(event.time)}</Cell>
-            <Cell>{event.type}</Cell>
-            <Cell>{event.userId ?? ''}</Cell>
-            <Cell>{event.clientId ?? ''}</Cell>
-            <Cell>{event.ipAddress ?? ''}</Cell>
-            <Cell>{event.error ?? ''}</Cell>
-          </Row>
-        )}
-      </TableBody>
-    </Table>
+    <table aria-label="Events" className="table">
+      <thead>
+        <tr>
+          <th scope="col">Time</th>
+          <th scope="col">Type</th>
+          <th scope="col">User</th>
+          <th scope="col">Client</th>
+          <th scope="col">IP address</th>
+          <th scope="col">Error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {events.length === 0 ? (
+          <tr>
+            <td colSpan={6}>No events.</td>
+          </tr>
+        ) : null}
+        {events.map((event, index) => (
+          <tr key={`${event.time}-${index}`}>
+            <td>{formatTime(event.time)}</td>
+            <td>{event.type}</td>
+            <td>{event.userId ?? ''}</td>
+            <td>{event.clientId ?? ''}</td>
+            <td>{event.ipAddress ?? ''}</td>
+            <td>{event.error ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
 function AdminEventsTable({ events }: { events: readonly AdminEvent[] }): ReactNode {
   return (
-    <Table aria-label="Events" className="table">
-      <TableHeader>
-        <Column isRowHeader>Time</Column>
-        <Column>Operation</Column>
-        <Column>Resource</Column>
-        <Column>Path</Column>
-        <Column>Administrator</Column>
-        <Column>Error</Column>
-      </TableHeader>
-      <TableBody items={events.map((event, index) => ({ ...event, id: index }))} renderEmptyState={() => 'No admin events.'}>
-        {(event) => (
-          <Row>
-            <Cell>{formatTime(event.time)}</Cell>
-            <Cell>{event.operationType}</Cell>
-            <Cell>{event.resourceType}</Cell>
-            <Cell>{event.resourcePath}</Cell>
-            <Cell>{event.authDetails.userId ?? ''}</Cell>
-            <Cell>{event.error ?? ''}</Cell>
-          </Row>
-        )}
-      </TableBody>
-    </Table>
+    <table aria-label="Events" className="table">
+      <thead>
+        <tr>
+          <th scope="col">Time</th>
+          <th scope="col">Operation</th>
+          <th scope="col">Resource</th>
+          <th scope="col">Path</th>
+          <th scope="col">Administrator</th>
+          <th scope="col">Error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {events.length === 0 ? (
+          <tr>
+            <td colSpan={6}>No admin events.</td>
+          </tr>
+        ) : null}
+        {events.map((event, index) => (
+          <tr key={`${event.time}-${index}`}>
+            <td>{formatTime(event.time)}</td>
+            <td>{event.operationType}</td>
+            <td>{event.resourceType}</td>
+            <td>{event.resourcePath}</td>
+            <td>{event.authDetails.userId ?? ''}</td>
+            <td>{event.error ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
