@@ -130,3 +130,21 @@ export function LoadedView<T>({ loaded, children }: { loaded: Loaded<T>; childre
   if (loaded.state === 'failed') return <MessageView message={loaded.message} />;
   return children(loaded.value);
 }
+
+/**
+ * A page's heading: it takes the focus when the page opens (a screen reader
+ * then reads where the administrator is) and names the browser's tab.
+ */
+export function PageHeading({ children, realm }: { children: string; realm: string }): ReactNode {
+  useEffect(() => {
+    document.title = `${children} · ${realm} · Admin console`;
+  }, [children, realm]);
+  const focus = useCallback((heading: HTMLHeadingElement | null) => {
+    heading?.focus({ preventScroll: true });
+  }, []);
+  return (
+    <h1 tabIndex={-1} ref={focus}>
+      {children}
+    </h1>
+  );
+}

@@ -4,7 +4,7 @@ import type { ReactNode } from 'react';
 import { Button, Form } from 'react-aria-components';
 import type { RealmSettings } from '../api';
 import { useConsole } from '../context';
-import { Field, LoadedView, MessageView, useLoad, useMessage } from '../ui';
+import { Field, LoadedView, MessageView, PageHeading, useLoad, useMessage } from '../ui';
 
 /** Keycloak's `smtpServer` fields, by the names its admin console shows, in its order. */
 const SMTP_FIELDS: readonly (readonly [string, string])[] = [
@@ -23,13 +23,13 @@ const SMTP_FIELDS: readonly (readonly [string, string])[] = [
 ];
 
 export function EmailPage(): ReactNode {
-  const { api, rights } = useConsole();
+  const { api, rights, config } = useConsole();
   const load = useCallback(() => api.realmSettings(), [api]);
   const { loaded } = useLoad(load);
   return (
     <>
       <div className="page-heading">
-        <h1>Email</h1>
+        <PageHeading realm={config.realm}>Email</PageHeading>
       </div>
       <LoadedView loaded={loaded}>{(settings) => <SmtpSettings settings={settings} />}</LoadedView>
       {rights.manageRealm ? <TestConnection /> : null}

@@ -4,16 +4,17 @@ import type { ReactNode } from 'react';
 import { Button, Form, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import type { AdminEvent, EventFilter, UserEvent } from '../api';
 import { useConsole } from '../context';
-import { Field, formatTime, LoadedView, useLoad } from '../ui';
+import { Field, formatTime, LoadedView, PageHeading, useLoad } from '../ui';
 
 /** Events per page. */
 const PAGE_SIZE = 50;
 
 export function EventsPage(): ReactNode {
+  const { config } = useConsole();
   return (
     <>
       <div className="page-heading">
-        <h1>Events</h1>
+        <PageHeading realm={config.realm}>Events</PageHeading>
       </div>
       <Tabs>
         <TabList aria-label="Events">

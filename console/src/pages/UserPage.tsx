@@ -4,13 +4,13 @@ import type { ReactNode } from 'react';
 import { Button, CheckboxGroup, Form, Label, Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import type { User } from '../api';
 import { useConsole } from '../context';
-import { CheckboxItem, Field, LoadedView, MessageView, Toggle, useLoad, useMessage } from '../ui';
+import { CheckboxItem, Field, LoadedView, MessageView, PageHeading, Toggle, useLoad, useMessage } from '../ui';
 import { BruteForceTab } from './BruteForceTab';
 import { CredentialsTab } from './CredentialsTab';
 import { EventsTable } from './EventsPage';
 
 export function UserPage({ id }: { id: string }): ReactNode {
-  const { api } = useConsole();
+  const { api, config } = useConsole();
   const load = useCallback(() => api.getUser(id), [api, id]);
   const { loaded, reload } = useLoad(load);
   return (
@@ -18,7 +18,7 @@ export function UserPage({ id }: { id: string }): ReactNode {
       {(user) => (
         <>
           <div className="page-heading">
-            <h1>{user.username}</h1>
+            <PageHeading realm={config.realm}>{user.username}</PageHeading>
           </div>
           <Tabs>
             <TabList aria-label="User">

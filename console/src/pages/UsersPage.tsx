@@ -5,13 +5,13 @@ import { Button, Cell, Column, Dialog, DialogTrigger, Form, Heading, Input, Labe
 import type { User } from '../api';
 import { useConsole } from '../context';
 import { hrefOf, navigate } from '../router';
-import { Field, MessageView, Toggle, useMessage } from '../ui';
+import { Field, MessageView, PageHeading, Toggle, useMessage } from '../ui';
 
 /** Users per page. */
 const PAGE_SIZE = 20;
 
 export function UsersPage(): ReactNode {
-  const { api, rights } = useConsole();
+  const { api, rights, config } = useConsole();
   const [draft, setDraft] = useState('');
   const [query, setQuery] = useState({ search: '', first: 0 });
   const [found, setFound] = useState<{ users: readonly User[]; more: boolean } | undefined>();
@@ -37,8 +37,8 @@ export function UsersPage(): ReactNode {
     };
   }, [api, query, fail, clear]);
 
-  const search = (event?: { preventDefault(): void }): void => {
-    event?.preventDefault();
+  const search = (event: { preventDefault(): void }): void => {
+    event.preventDefault();
     setQuery({ search: draft, first: 0 });
   };
 
@@ -46,11 +46,11 @@ export function UsersPage(): ReactNode {
   return (
     <>
       <div className="page-heading">
-        <h1>Users</h1>
+        <PageHeading realm={config.realm}>Users</PageHeading>
         {rights.manageUsers ? <CreateUser /> : null}
       </div>
       <form role="search" className="search" onSubmit={search}>
-        <SearchField value={draft} onChange={setDraft} onSubmit={() => { search(); }} className="field">
+        <SearchField value={draft} onChange={setDraft} className="field">
           <Label>Search users</Label>
           <Input placeholder="Username, email or name" />
         </SearchField>
