@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import express from 'express';
 import pino from 'pino';
 import request from 'supertest';
@@ -119,6 +120,17 @@ describe('the console\'s files', () => {
       expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
       expect(res.headers['content-type']).toMatch(name.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
     }
+  });
+
+  it('weigh what an administrator\'s browser can load at once: under 200 kB compressed in all', async () => {
+    const { text } = await call(service.app, 'get', '/admin/console/alpha/');
+    let compressed = 0;
+    for (const name of assetsOf(text)) {
+      const res = await call(service.app, 'get', `/admin/console/alpha/assets/${name}`);
+      compressed += gzipSync(res.text).length;
+    }
+    expect(compressed).toBeGreaterThan(10_000);
+    expect(compressed).toBeLessThan(200_000);
   });
 
   it('are 404 for a name that is not a file of the build, or outside it', async () => {
