@@ -12,8 +12,10 @@
  * the CLI, so hashed by the shipped code). A public client with direct access
  * grants gives the token our side is called with.
  *
- * Then, per realm, after a warm-up of each side: rounds of autocannon with
- * `BENCH_CONNECTIONS` connections for `BENCH_ROUND_SECONDS`, alternating ours,
+ * Then, per realm, after a warm-up of each side: closed-loop rounds of the
+ * native load generator (bench/loadgen, built with Go; `BENCH_LOAD_GENERATOR=
+ * autocannon` for autocannon) with `BENCH_CONNECTIONS` connections for
+ * `BENCH_ROUND_SECONDS`, alternating ours,
  * Keycloak's, and the argon2id hash-only limit (the shipped hasher alone, in a
  * child process with the threadpool `serve` gives it, as many at once as
  * cores). It prints checks/s, p50 and p99 per side and the ratios, and writes
@@ -33,7 +35,8 @@ import { startMongoServer } from '../src/db/mongo-server';
 import { startKeycloak } from '../scripts/keycloak';
 import { KeycloakAdmin } from '../test/helpers/keycloak';
 import { closedLoop, latenciesOf, percentile } from './load';
-import type { BenchRequest } from './load';
+import type { BenchRequest, LoadResult } from './load';
+import { installLoadGenerator, nativeClosedLoop } from './native-load';
 import { hashLimit } from './fixtures';
 import type { HashLimit } from './fixtures';
 import { startService } from './service';
@@ -45,6 +48,8 @@ const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 15);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const CORES = availableParallelism();
+/** `native` (bench/loadgen, Go) or `autocannon` (Node, in the bench's own process): one of them drives both sides for the whole run. */
+const LOAD_GENERATOR = process.env.BENCH_LOAD_GENERATOR ?? 'native';
 /** Keycloak's argon2 defaults (Argon2Parameters), which both sides use in realm `same`. */
 const SAME_SCHEME: HashScheme = { algorithm: 'argon2', iterations: 5, memory: 7168, parallelism: 1 };
 const SAME_POLICY = 'length(8) and hashAlgorithm(argon2) and hashIterations(5)';
@@ -125,16 +130,30 @@ function cpuSampler(groups: Record<string, { readonly pids: readonly number[]; r
         } else sample[name] = (sample[name] ?? 0) + main + others;
       }
     }
+    // The bench's own process: autocannon when it drives the load, else waiting on the native generator.
     const self = process.cpuUsage();
-    sample['load generator'] = (self.user + self.system) / 1000;
+    sample[LOAD_GENERATOR === 'autocannon' ? 'load generator' : 'bench process'] = (self.user + self.system) / 1000;
     return sample;
   };
 }
 
-async function measureRound(port: number, next: () => BenchRequest, sample: CpuSampler): Promise<Measured> {
+/** A closed loop of `seconds` with the run's load generator; `cpuMs`, the native generator's own CPU (autocannon's is the bench process's). */
+type Load = (port: number, request: BenchRequest, seconds: number) => Promise<LoadResult & { cpuMs?: number }>;
+
+async function loadGenerator(): Promise<{ load: Load; label: string }> {
+  if (LOAD_GENERATOR === 'autocannon') {
+    return { load: (port, request, seconds) => closedLoop({ port, connections: CONNECTIONS, seconds, next: () => request }), label: 'autocannon (in the bench process)' };
+  }
+  if (LOAD_GENERATOR !== 'native') throw new Error(`BENCH_LOAD_GENERATOR must be native or autocannon, got ${LOAD_GENERATOR}`);
+  const binary = await installLoadGenerator(log);
+  return { load: (port, request, seconds) => nativeClosedLoop(binary, { port, connections: CONNECTIONS, seconds, requests: [request] }), label: 'native load generator (bench/loadgen, Go)' };
+}
+
+async function measureRound(load: Load, port: number, request: BenchRequest, sample: CpuSampler): Promise<Measured> {
   const before = sample();
-  const result = await closedLoop({ port, connections: CONNECTIONS, seconds: ROUND_SECONDS, next });
+  const result = await load(port, request, ROUND_SECONDS);
   const after = sample();
+  if (result.cpuMs !== undefined) after['load generator'] = (after['load generator'] ?? 0) + result.cpuMs;
   const ok = latenciesOf(result, [200]);
   const cpuPerCheck = Object.fromEntries(Object.keys(after).map((key) => [key, ((after[key] ?? 0) - (before[key] ?? 0)) / Math.max(ok.length, 1)]));
   return { checksPerSecond: ok.length / result.seconds, p50: percentile(ok, 50), p99: percentile(ok, 99), statuses: result.statuses, errors: result.errors, cpuPerCheck };
@@ -152,25 +171,22 @@ async function cli(args: string[], env: Record<string, string>): Promise<string>
 }
 
 
-function ourRequest(realm: Realm): () => BenchRequest {
-  const body = JSON.stringify({ password: USER.password });
-  const request: BenchRequest = {
+function ourRequest(realm: Realm): BenchRequest {
+  return {
     method: 'POST',
     path: `/realms/${realm.name}/password-resources/validate-password`,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${realm.token}` },
-    body,
+    body: JSON.stringify({ password: USER.password }),
   };
-  return () => request;
 }
 
-function keycloakRequest(realm: Realm): () => BenchRequest {
-  const request: BenchRequest = {
+function keycloakRequest(realm: Realm): BenchRequest {
+  return {
     method: 'POST',
     path: `/realms/${realm.name}/protocol/openid-connect/token`,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'password', client_id: CLIENT, username: USER.username, password: USER.password }).toString(),
   };
-  return () => request;
 }
 
 function row(cells: readonly string[]): string {
@@ -224,14 +240,14 @@ async function ourRealms(realms: Realm[], databaseUri: string, keycloakUrl: stri
 }
 
 /** Warm-up, then rounds alternating ours, Keycloak's and the hash-only limit. */
-async function runRealm(realm: Realm, sides: { ourPort: number; kcPort: number; sampleOurs: CpuSampler; sampleKeycloak: CpuSampler }): Promise<RealmResult> {
+async function runRealm(realm: Realm, sides: { load: Load; ourPort: number; kcPort: number; sampleOurs: CpuSampler; sampleKeycloak: CpuSampler }): Promise<RealmResult> {
   log(`${realm.name}: warm-up ${String(WARMUP_SECONDS)} s each side (JIT, caches, connections)`);
-  await closedLoop({ port: sides.kcPort, connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: keycloakRequest(realm) });
-  await closedLoop({ port: sides.ourPort, connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: ourRequest(realm) });
+  await sides.load(sides.kcPort, keycloakRequest(realm), WARMUP_SECONDS);
+  await sides.load(sides.ourPort, ourRequest(realm), WARMUP_SECONDS);
   const entry: RealmResult = { ours: [], keycloak: [], limits: [] };
   for (let round = 1; round <= ROUNDS; round++) {
-    const ours = await measureRound(sides.ourPort, ourRequest(realm), sides.sampleOurs);
-    const theirs = await measureRound(sides.kcPort, keycloakRequest(realm), sides.sampleKeycloak);
+    const ours = await measureRound(sides.load, sides.ourPort, ourRequest(realm), sides.sampleOurs);
+    const theirs = await measureRound(sides.load, sides.kcPort, keycloakRequest(realm), sides.sampleKeycloak);
     const limit = await hashLimit(SAME_SCHEME, CORES, ROUND_SECONDS);
     entry.ours.push(ours);
     entry.keycloak.push(theirs);
@@ -326,6 +342,7 @@ async function main(): Promise<void> {
   process.env.JAVA_OPTS_APPEND = FULL_JIT;
   const machine = { cores: CORES, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
   log(`machine: ${JSON.stringify(machine)}`);
+  const generator = await loadGenerator();
   const keycloak = await startKeycloak(log);
   const database = await startMongoServer({ env: { ...process.env, MONGODB_URI: process.env.BENCH_MONGODB_URI ?? '' }, log });
   const scratch = mkdtempSync(join(tmpdir(), 'bench-keycloak-'));
@@ -336,6 +353,7 @@ async function main(): Promise<void> {
     const realms = await keycloakRealms(admin);
     service = await startService(await ourRealms(realms, database.uri, keycloak.url, scratch));
     const sides = {
+      load: generator.load,
       ourPort: service.port,
       kcPort,
       sampleOurs: cpuSampler({ ours: { pids: [service.pid], split: true }, database: { pids: pidsOf(`secantusd.*${new URL(database.uri).port}`) } }),
@@ -349,7 +367,7 @@ async function main(): Promise<void> {
     }
     const setUp =
       `machine: ${String(machine.cores)} cores (${machine.cpu}), ${String(machine.memoryGb)} GB, node ${machine.node}; database ${database.kind}; ` +
-      `Keycloak 26.7.3 start-dev, JAVA_OPTS_APPEND=${FULL_JIT}; autocannon ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds of ${String(ROUND_SECONDS)} s per side, ` +
+      `Keycloak 26.7.3 start-dev, JAVA_OPTS_APPEND=${FULL_JIT}; ${generator.label}, ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds of ${String(ROUND_SECONDS)} s per side, ` +
       `alternating, after ${String(WARMUP_SECONDS)} s warm-up; ours: ${describeHashScheme(SAME_SCHEME)} (both realms); whole run ${String(Math.round((Date.now() - started) / 1000))} s`;
     const { table, targets } = report(realms, results, setUp);
     process.stdout.write(`${table}\n`);
