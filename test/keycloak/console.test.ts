@@ -31,6 +31,7 @@ const POLICY = 'length(12) and digits(1) and notUsername';
 /** A public client with direct grants, for the users' own tokens (the account API's callers). */
 const USERS_CLIENT = 'console-tests-users';
 const FAILURE_FACTOR = 3;
+const ACCESS_TOKEN_SECONDS = 75;
 const PASSWORD = (username: string): string => `${username} keycloak password 1`;
 const ADMIN = 'ada-admin';
 /** A realm administered from master, and the console's client in master for it. */
@@ -47,6 +48,9 @@ let browser: Browser;
 let watch: ConsoleWatch;
 /** The full administrator's page, signed in once and reused. */
 let admin: { context: BrowserContext; page: Page };
+/** The administrator's page's refresh-token grants at Keycloak, and the bearer tokens it sent the admin API. */
+const renewals: number[] = [];
+const bearers = new Set<string>();
 const ids: Record<string, string> = {};
 
 /** A user in Keycloak (to sign in, or for their own tokens) and, unless an administrator, in the service's store with Keycloak's id. */
@@ -148,7 +152,8 @@ beforeAll(async () => {
   smtp = await TestSmtpServer.start();
   const port = await freePort();
   serviceUrl = `http://127.0.0.1:${port}`;
-  await keycloak.createRealm(realm);
+  // Access tokens live 75 s: oidc-client-ts renews them 60 s before they expire, so 15 s after sign-in, during the run.
+  await keycloak.createRealm(realm, { accessTokenLifespan: ACCESS_TOKEN_SECONDS });
   await keycloak.createClient(realm, consoleClient(consoleUrlOf(realm)));
   // Master's administrators, at a realm whose console signs them in at master (its client there is this run's own).
   await keycloak.createRealm(managed);
@@ -217,6 +222,13 @@ afterEach(async () => {
 describe('the admin console, in Chromium against Keycloak', () => {
   it('signs an administrator in at Keycloak with PKCE and offers the Users, Events and Email pages', async () => {
     admin = await signIn(ADMIN, { screenshots: true });
+    admin.context.on('request', (request) => {
+      const url = request.url();
+      const grant = new URLSearchParams(request.postData() ?? '').get('grant_type');
+      if (url === `${keycloak.issuerOf(realm)}/protocol/openid-connect/token` && grant === 'refresh_token') renewals.push(Date.now());
+      const bearer = request.headers().authorization;
+      if (url.startsWith(`${serviceUrl}/admin/realms/`) && bearer !== undefined) bearers.add(bearer);
+    });
     for (const name of ['Users', 'Events', 'Email']) await expect(nav(admin.page).getByRole('link', { name }).isVisible()).resolves.toBe(true);
   });
 
@@ -486,6 +498,26 @@ describe('the admin console, in Chromium against Keycloak', () => {
     await page.getByRole('button', { name: 'Create user' }).waitFor();
     await shot(page, 'master-admin');
     await context.close();
+  });
+
+  it("renews the administrator's token with the refresh token, without a sign-in, and keeps tokens out of the page's storage", async () => {
+    const { page } = admin;
+    for (const deadline = Date.now() + ACCESS_TOKEN_SECONDS * 1000; renewals.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(renewals.length).toBeGreaterThan(0);
+    const [first] = bearers;
+    await nav(page).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('olga');
+    const [search] = await Promise.all([
+      page.waitForRequest((request) => request.url().startsWith(`${serviceUrl}/admin/realms/${realm}/users?`)),
+      page.getByRole('button', { name: 'Search' }).click(),
+    ]);
+    await page.getByRole('grid', { name: 'Users' }).getByRole('link', { name: 'olga', exact: true }).waitFor();
+    // A token renewed since sign-in, taken by the admin API; no sign-in page on the way.
+    expect(search.headers().authorization).toMatch(/^Bearer /);
+    expect(search.headers().authorization).not.toBe(first);
+    expect(page.url().startsWith(consoleUrlOf(realm))).toBe(true);
+    const stored = await page.evaluate<string>('JSON.stringify([Object.values(sessionStorage), Object.values(localStorage)])');
+    for (const bearer of bearers) expect(stored).not.toContain(bearer.replace(/^Bearer /, ''));
   });
 
   it('signs out at Keycloak and comes back to the console signed out', async () => {
