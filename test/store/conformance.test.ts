@@ -161,17 +161,42 @@ function describeUserStoreConformance(name: string, open: () => Promise<StoreFix
       await expect(fixture.store.findById('beta', id)).resolves.toBeNull();
     });
 
-    it('reserves at most the budget of 20 concurrent guesses, each told the series is empty, from two stores', async () => {
-      const id = unique('guessed');
-      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+    it('reserves at most the budget of 20 concurrent guesses, each told the series is empty, from two stores, each guess with its own count', async () => {
+      // Eight users at once, so that concurrent writes to one series really overlap on the server.
+      const ids = Array.from({ length: 8 }, () => unique('guessed'));
       const other = await fixture.reopen();
-      // Each store read the user once (as a request does), before any guess: what each is told is stale for all but the first.
-      const read = [await fixture.store.findById('alpha', id), await other.findById('alpha', id)];
-      const request = { now: new Date(), resetBefore: new Date(Date.now() - 60_000), budget: 5, known: { failures: read[0]?.loginFailures } };
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? fixture.store : other).reserveAttempt('alpha', id, request)));
-      expect(results.flatMap((r) => (r?.kind === 'reserved' ? [r.failure.count] : [])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
-      expect(results.filter((r) => r?.kind === 'exhausted')).toHaveLength(15);
-      expect((await fixture.store.findById('alpha', id))?.loginFailures).toMatchObject({ count: 5, remaining: 0 });
+      const outcomes = await Promise.all(
+        ids.map(async (id) => {
+          await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+          // Each store read the user once (as a request does), before any guess: what each is told is stale for all but the first.
+          const read = [await fixture.store.findById('alpha', id), await other.findById('alpha', id)];
+          const request = { now: new Date(), resetBefore: new Date(Date.now() - 60_000), budget: 5, known: { failures: read[0]?.loginFailures } };
+          const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? fixture.store : other).reserveAttempt('alpha', id, request)));
+          return {
+            counts: results.flatMap((r) => (r?.kind === 'reserved' ? [r.failure.count] : [])).sort((a, b) => a - b),
+            exhausted: results.filter((r) => r?.kind === 'exhausted').length,
+            stored: (await fixture.store.findById('alpha', id))?.loginFailures,
+          };
+        }),
+      );
+      for (const outcome of outcomes) {
+        expect(outcome.counts).toEqual([1, 2, 3, 4, 5]);
+        expect(outcome.exhausted).toBe(15);
+        expect(outcome.stored).toMatchObject({ count: 5, remaining: 0 });
+      }
+    });
+
+    it('tells each reserved guess when the failure before it was, for the quick-login check', async () => {
+      const id = unique('quick');
+      await fixture.store.create({ realm: 'alpha', id, username: id, enabled: true, requiredActions: [] });
+      const first = new Date(Date.now() - 2_000);
+      const second = new Date(Date.now() - 1_000);
+      const resetBefore = new Date(Date.now() - 60_000);
+      const one = await fixture.store.reserveAttempt('alpha', id, { now: first, resetBefore, budget: 5, known: { failures: undefined } });
+      const stored = await fixture.store.findById('alpha', id);
+      const two = await fixture.store.reserveAttempt('alpha', id, { now: second, resetBefore, budget: 5, known: { failures: stored?.loginFailures } });
+      expect(one).toEqual({ kind: 'reserved', failure: { count: 1, previousFailureAt: undefined, temporaryLockouts: 0 } });
+      expect(two).toEqual({ kind: 'reserved', failure: { count: 2, previousFailureAt: first, temporaryLockouts: 0 } });
     });
 
     it('reserves a guess of a user deleted and made again under the same id, whatever it read of the old one', async () => {

@@ -47,6 +47,8 @@ interface AttributeDocument {
 interface LoginFailuresDocument {
   count: number;
   lastFailureAt?: Date | undefined;
+  /** The failure before `lastFailureAt`, kept by the reserving write itself (see `reserveByWrite`). */
+  previousFailureAt?: Date | undefined;
   lockedUntil?: Date | undefined;
   temporaryLockouts?: number | undefined;
   remaining?: number | undefined;
@@ -84,7 +86,7 @@ const userSchema = new Schema<UserDocument>(
     requiredActions: { type: [String], default: [] },
     loginFailures: {
       type: new Schema<LoginFailuresDocument>(
-        { count: { type: Number, required: true }, lastFailureAt: Date, lockedUntil: Date, temporaryLockouts: Number, remaining: Number },
+        { count: { type: Number, required: true }, lastFailureAt: Date, previousFailureAt: Date, lockedUntil: Date, temporaryLockouts: Number, remaining: Number },
         { _id: false },
       ),
     },
@@ -436,13 +438,25 @@ async function reserveByWrite(users: Model<UserDocument>, _id: Types.ObjectId, s
   }
   const stale = state.lastFailureAt !== undefined && state.lastFailureAt < resetBefore;
   if ((state.lockedUntil !== undefined && state.lockedUntil > now) || stale || state.remaining === undefined || state.remaining <= 0) return undefined;
-  const before = await users.collection.findOneAndUpdate(
+  // The answer is the document after this write, and the write itself keeps the failure before it: the
+  // image before a write is not what other requests' concurrent writes left on every MongoDB-compatible
+  // server (SecantusDB hands two writers the same one), while the image after is.
+  const after = await users.collection.findOneAndUpdate(
     { _id, 'loginFailures.remaining': { $gt: 0 }, 'loginFailures.lockedUntil': { $not: { $gt: now } }, 'loginFailures.lastFailureAt': { $gte: resetBefore } },
-    { $inc: { 'loginFailures.count': 1, 'loginFailures.remaining': -1 }, $set: { 'loginFailures.lastFailureAt': now } },
-    { returnDocument: 'before', projection: { loginFailures: 1 }, ...limit },
+    [
+      {
+        $set: {
+          'loginFailures.count': { $add: ['$loginFailures.count', 1] },
+          'loginFailures.remaining': { $add: ['$loginFailures.remaining', -1] },
+          'loginFailures.previousFailureAt': '$loginFailures.lastFailureAt',
+          'loginFailures.lastFailureAt': now,
+        },
+      },
+    ],
+    { returnDocument: 'after', projection: { loginFailures: 1 }, ...limit },
   );
-  const previous = (before as { loginFailures?: LoginFailuresDocument | null } | null)?.loginFailures ?? undefined;
-  return previous ? { kind: 'reserved', failure: { count: previous.count + 1, previousFailureAt: previous.lastFailureAt ?? undefined, temporaryLockouts: previous.temporaryLockouts ?? 0 } } : undefined;
+  const series = (after as { loginFailures?: LoginFailuresDocument | null } | null)?.loginFailures ?? undefined;
+  return series ? { kind: 'reserved', failure: { count: series.count, previousFailureAt: series.previousFailureAt ?? undefined, temporaryLockouts: series.temporaryLockouts ?? 0 } } : undefined;
 }
 
 /**
