@@ -430,14 +430,24 @@ const DOCUMENT_IDS_KEPT = 10_000;
  * stale, written before reservations) or another request's write came first.
  */
 async function reserveByWrite(users: Model<UserDocument>, _id: Types.ObjectId, state: LoginFailuresDocument | undefined, request: AttemptRequest, limit: QueryLimit): Promise<AttemptReservation | undefined> {
-  const { now, resetBefore, budget } = request;
+  const { now, budget } = request;
   if (state === undefined) {
     // The first guess of a series makes it, unless a concurrent one did.
     const made = await users.collection.updateOne({ _id, loginFailures: null }, { $set: { loginFailures: { count: 1, lastFailureAt: now, remaining: budget - 1, temporaryLockouts: 0 } } }, limit);
     return made.modifiedCount === 1 ? { kind: 'reserved', failure: { count: 1, previousFailureAt: undefined, temporaryLockouts: 0 } } : undefined;
   }
+  return hasGuessLeft(state, request) ? takeFromSeries(users, _id, request, limit) : undefined;
+}
+
+/** Whether a series, as read, has a guess to take: not locked, not too old, written with reservations, some left. */
+function hasGuessLeft(state: LoginFailuresDocument, { now, resetBefore }: AttemptRequest): boolean {
   const stale = state.lastFailureAt !== undefined && state.lastFailureAt < resetBefore;
-  if ((state.lockedUntil !== undefined && state.lockedUntil > now) || stale || state.remaining === undefined || state.remaining <= 0) return undefined;
+  return !((state.lockedUntil !== undefined && state.lockedUntil > now) || stale || state.remaining === undefined || state.remaining <= 0);
+}
+
+/** One guess taken from a series with guesses left, not locked and not too old; `undefined` when the series is otherwise, or absent. */
+async function takeFromSeries(users: Model<UserDocument>, _id: Types.ObjectId, request: AttemptRequest, limit: QueryLimit): Promise<AttemptReservation | undefined> {
+  const { now, resetBefore } = request;
   // The answer is the document after this write, and the write itself keeps the failure before it: the
   // image before a write is not what other requests' concurrent writes left on every MongoDB-compatible
   // server (SecantusDB hands two writers the same one), while the image after is.
@@ -473,6 +483,16 @@ function reservations(users: Model<UserDocument>, run: Run, ids: DocumentIds): U
       if (known !== undefined && cached !== undefined) {
         const reserved = await reserveByWrite(users, cached, known.failures, request, limit);
         if (reserved) return reserved;
+        // A write that missed: another request changed the series since it was read, most often by making it
+        // (then take from it) or by clearing it (then make it). That write first, as conditional as the other,
+        // before reading again. A series read as locked, spent or old was not written to: read it again.
+        const other =
+          known.failures === undefined
+            ? await takeFromSeries(users, cached, request, limit)
+            : hasGuessLeft(known.failures, request)
+              ? await reserveByWrite(users, cached, undefined, request, limit)
+              : undefined;
+        if (other) return other;
       }
       type Found = { _id: Types.ObjectId; loginFailures?: LoginFailuresDocument | null };
       const read = async (filter: Record<string, unknown>): Promise<Found | null> => users.collection.findOne<Found>(filter, { projection: { _id: 1, loginFailures: 1 }, ...limit });
