@@ -3,11 +3,14 @@
  * `GET /admin/realms/{realm}` answers as `passwordPolicy`), and a generator
  * of passwords that meet them. Pure: the browser's CSPRNG is passed in.
  *
- * The service's own parser and generator (src/domain/policy.ts,
+ * It reads the policy with the service's own syntax (src/domain/policy-terms.ts).
+ * The service's parser and generator (src/domain/policy.ts,
  * password-generator.ts) read files and use Node's crypto and zxcvbn, which
  * have no place in the page; the service checks every password it is given
  * in any case, and the console shows each rule it finds broken.
  */
+
+import { POLICY_TERM, policyTerms } from '../../src/domain/policy-terms';
 
 /** One rule: `name` or `name(parameter)`. */
 export interface Rule {
@@ -15,34 +18,11 @@ export interface Rule {
   readonly parameter: string | undefined;
 }
 
-/** Split on ` and ` outside parentheses (a `regexPattern` may hold either). */
-function terms(source: string): string[] {
-  const found: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') i++;
-    else if (c === '(') depth++;
-    else if (c === ')') depth = Math.max(0, depth - 1);
-    else if (depth === 0) {
-      const separator = /^\s+and\s+/.exec(source.slice(i));
-      if (separator) {
-        found.push(source.slice(start, i));
-        i += separator[0].length - 1;
-        start = i + 1;
-      }
-    }
-  }
-  found.push(source.slice(start));
-  return found.map((term) => term.trim()).filter((term) => term !== '');
-}
-
 /** The rules of a policy string; hashing settings (`hashAlgorithm`, `hashIterations`) are not rules a password meets. */
 export function parsePolicy(source: string | undefined): Rule[] {
-  return terms(source ?? '')
+  return policyTerms(source ?? '')
     .map((term) => {
-      const match = /^([A-Za-z]+)\s*(?:\((.*)\))?$/s.exec(term);
+      const match = POLICY_TERM.exec(term);
       return { policy: match?.[1] ?? term, parameter: match?.[2]?.trim() || undefined };
     })
     .filter((rule) => rule.policy !== 'hashAlgorithm' && rule.policy !== 'hashIterations');

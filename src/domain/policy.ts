@@ -5,6 +5,7 @@ import { unknownKeys } from './did-you-mean';
 import { HASH_ALGORITHMS, normalizePassword } from './hashing';
 import type { HashAlgorithm } from './hashing';
 import { isCommonPassword, strengthScore } from './strength';
+import { POLICY_TERM, policyTerms } from './policy-terms';
 
 /** What a rule may look at besides the password. */
 export interface PolicyContext {
@@ -285,28 +286,6 @@ export const DEFAULT_PASSWORD_POLICY = 'length(8) and maxLength(128) and notComp
 
 const HARD_CAP_VIOLATION: PolicyViolation = { policy: 'maxLength', parameter: PASSWORD_HARD_CAP, message: maxLengthMessage(PASSWORD_HARD_CAP) };
 
-/** Split on ` and ` outside parentheses, so a `regexPattern` may hold both. */
-function terms(source: string): string[] {
-  const found: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') i++;
-    else if (c === '(') depth++;
-    else if (c === ')') depth = Math.max(0, depth - 1);
-    else if (depth === 0 && /^\s+and\s+/.test(source.slice(i))) {
-      found.push(source.slice(start, i));
-      const separator = /^\s+and\s+/.exec(source.slice(i))?.[0] ?? ' and ';
-      i += separator.length - 1;
-      start = i + 1;
-    }
-  }
-  found.push(source.slice(start));
-  return found.map((term) => term.trim()).filter((term) => term !== '');
-}
-
-const TERM = /^([A-Za-z]+)(?:\((.*)\))?$/s;
 
 
 /** Whether parentheses in `text` close in order (a `\` escapes the next character). */
@@ -321,7 +300,7 @@ function balanced(text: string): boolean {
 }
 
 function build(term: string): PolicyRule {
-  const match = TERM.exec(term);
+  const match = POLICY_TERM.exec(term);
   if (!match?.[1] || !balanced(match[2] ?? '')) throw new PolicySyntaxError(`"${term}" is not a policy term; expected name or name(parameter), joined by " and "`);
   const name = match[1];
   const definition = RULES[name];
@@ -395,7 +374,7 @@ export function passwordExpired(setAt: Date, expiresAfterDays: number, now: Date
  * // [{ policy: 'length', parameter: 12, message: 'The password must have at least 12 characters.' }]
  */
 export function parsePasswordPolicy(source: string): PasswordPolicy {
-  const rules = terms(source).map(build);
+  const rules = policyTerms(source).map(build);
   const seen = new Set<string>();
   for (const rule of rules) {
     // Keycloak allows one of each, but several regexPattern terms (all must match).
