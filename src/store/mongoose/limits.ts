@@ -6,16 +6,29 @@ export interface QueryLimit {
   readonly maxTimeMS?: number;
 }
 
-/** Network errors, timeouts, server selection failures and maxTimeMS expiries: the database is away or too slow, not our bug. */
+/**
+ * Node's socket errors that mean the database went away mid-command. The
+ * driver (7.x) passes some on unwrapped: a write to a connection the server
+ * closed (SIGKILL, a restart) rejects with Node's own `EPIPE`.
+ */
+const SOCKET_GONE = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN']);
+
+/**
+ * Network errors, timeouts, server selection failures and maxTimeMS expiries: the database is away or too slow, not our bug.
+ * Read by shape, not `instanceof Error`: Node's socket errors come from Node's own realm, which is not the caller's
+ * in a vm context (jest's test environment is one).
+ */
 export function isUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
   return (
-    /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed|PoolCleared|OperationTimeout)Error$/.test(error.name) ||
-    error.name === 'MongooseServerSelectionError' ||
+    (typeof name === 'string' && /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed|PoolCleared|OperationTimeout)Error$/.test(name)) ||
+    name === 'MongooseServerSelectionError' ||
     // MaxTimeMSExpired: the server gave up at our limit.
-    (error as { code?: unknown }).code === MAX_TIME_MS_EXPIRED ||
+    code === MAX_TIME_MS_EXPIRED ||
+    (typeof code === 'string' && SOCKET_GONE.has(code)) ||
     // Mongoose refuses to queue commands while disconnected (bufferCommands: false).
-    (error.name === 'MongooseError' && /connection|buffering/i.test(error.message))
+    (name === 'MongooseError' && typeof message === 'string' && /connection|buffering/i.test(message))
   );
 }
 
