@@ -1,7 +1,7 @@
 /** Small pieces every page uses: fields, messages, the refusal of an action. */
 import { useCallback, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
-import { CheckboxButton, CheckboxField, FieldError, Input, Label, SwitchButton, SwitchField, Text, TextField } from 'react-aria-components';
+import { Button, CheckboxButton, CheckboxField, FieldError, Input, Label, SwitchButton, SwitchField, Text, TextField } from 'react-aria-components';
 import type { TextFieldProps } from 'react-aria-components';
 import { ApiError } from './api';
 import type { Violation } from './api';
@@ -146,5 +146,19 @@ export function PageHeading({ children, realm }: { children: string; realm: stri
     <h1 tabIndex={-1} ref={focus}>
       {children}
     </h1>
+  );
+}
+
+/** A dialog form's buttons: its submit (named `submit`, off while `busy`) and one that closes the dialog. */
+export function DialogButtons({ submit, busy, close, closeLabel = 'Close' }: { submit: string; busy: boolean; close: () => void; closeLabel?: string }): ReactNode {
+  return (
+    <div className="actions">
+      <Button type="submit" isDisabled={busy}>
+        {submit}
+      </Button>
+      <Button className="react-aria-Button quiet" onPress={close}>
+        {closeLabel}
+      </Button>
+    </div>
   );
 }

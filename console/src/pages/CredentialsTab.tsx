@@ -11,7 +11,7 @@ import type { RealmSettings, User } from '../api';
 import { useConsole } from '../context';
 import { describeRule, generatePassword, parsePolicy } from '../password';
 import type { Rule } from '../password';
-import { CheckboxItem, Field, formatTime, LoadedView, MessageView, Toggle, useLoad, useMessage } from '../ui';
+import { CheckboxItem, DialogButtons, Field, formatTime, LoadedView, MessageView, Toggle, useLoad, useMessage } from '../ui';
 
 /** Keycloak's default lifespan of an admin's action link (`actionTokenGeneratedByAdminLifespan`): 12 hours. */
 const DEFAULT_LINK_MINUTES = 12 * 60;
@@ -188,14 +188,7 @@ function ResetPasswordForm({ user, rules, onSet, close }: { user: User; rules: r
         </section>
       )}
       <MessageView message={message} />
-      <div className="actions">
-        <Button type="submit" isDisabled={busy}>
-          Save
-        </Button>
-        <Button className="react-aria-Button quiet" onPress={close}>
-          Close
-        </Button>
-      </div>
+      <DialogButtons submit="Save" busy={busy} close={close} />
     </Form>
   );
 }
@@ -244,14 +237,7 @@ function SendResetEmail({ user, defaultMinutes }: { user: User; defaultMinutes: 
           </CheckboxGroup>
           <MinutesField label="Link lifespan (minutes)" value={minutes} onChange={setMinutes} />
           <MessageView message={message} />
-          <div className="actions">
-            <Button type="submit" isDisabled={busy}>
-              Send
-            </Button>
-            <Button className="react-aria-Button quiet" onPress={close}>
-              Close
-            </Button>
-          </div>
+          <DialogButtons submit="Send" busy={busy} close={close} />
         </Form>
       )}
     </ActionDialog>
@@ -293,14 +279,7 @@ function CreateTicket({ user }: { user: User }): ReactNode {
               </p>
             </div>
           )}
-          <div className="actions">
-            <Button type="submit" isDisabled={busy}>
-              Create
-            </Button>
-            <Button className="react-aria-Button quiet" onPress={close}>
-              Close
-            </Button>
-          </div>
+          <DialogButtons submit="Create" busy={busy} close={close} />
         </Form>
       )}
     </ActionDialog>

@@ -68,7 +68,7 @@ export function EventsTable({ kind, user }: { kind: 'user' | 'admin'; user?: str
       <LoadedView loaded={loaded}>
         {(found) => (
           <>
-            <div className="table-wrap">{found.kind === 'user' ? <UserEventsTable events={found.events.slice(0, PAGE_SIZE)} /> : <AdminEventsTable events={found.events.slice(0, PAGE_SIZE)} />}</div>
+            <div className="table-wrap">{found.kind === 'user' ? <EventList events={found.events.slice(0, PAGE_SIZE)} columns={USER_EVENT_COLUMNS} empty="No events." /> : <EventList events={found.events.slice(0, PAGE_SIZE)} columns={ADMIN_EVENT_COLUMNS} empty="No admin events." />}</div>
             <div className="paging">
               <Button isDisabled={first === 0} onPress={() => { setFilter({ ...filter, first: Math.max(0, first - PAGE_SIZE) }); }}>
                 Previous page
@@ -85,68 +85,51 @@ export function EventsTable({ kind, user }: { kind: 'user' | 'admin'; user?: str
   );
 }
 
-/** The events as a plain table (role `table`): data to read, nothing to act on. */
-function UserEventsTable({ events }: { events: readonly UserEvent[] }): ReactNode {
-  return (
-    <table aria-label="Events" className="table">
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Type</th>
-          <th scope="col">User</th>
-          <th scope="col">Client</th>
-          <th scope="col">IP address</th>
-          <th scope="col">Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        {events.length === 0 ? (
-          <tr>
-            <td colSpan={6}>No events.</td>
-          </tr>
-        ) : null}
-        {events.map((event, index) => (
-          <tr key={`${event.time}-${index}`}>
-            <td>{formatTime(event.time)}</td>
-            <td>{event.type}</td>
-            <td>{event.userId ?? ''}</td>
-            <td>{event.clientId ?? ''}</td>
-            <td>{event.ipAddress ?? ''}</td>
-            <td>{event.error ?? ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
+/** One column of an events table: its heading, and the text of each event's cell. */
+type EventColumn<E> = readonly [heading: string, cell: (event: E) => string];
 
-function AdminEventsTable({ events }: { events: readonly AdminEvent[] }): ReactNode {
+const USER_EVENT_COLUMNS: readonly EventColumn<UserEvent>[] = [
+  ['Time', (event) => formatTime(event.time)],
+  ['Type', (event) => event.type],
+  ['User', (event) => event.userId ?? ''],
+  ['Client', (event) => event.clientId ?? ''],
+  ['IP address', (event) => event.ipAddress ?? ''],
+  ['Error', (event) => event.error ?? ''],
+];
+
+const ADMIN_EVENT_COLUMNS: readonly EventColumn<AdminEvent>[] = [
+  ['Time', (event) => formatTime(event.time)],
+  ['Operation', (event) => event.operationType],
+  ['Resource', (event) => event.resourceType],
+  ['Path', (event) => event.resourcePath],
+  ['Administrator', (event) => event.authDetails.userId ?? ''],
+  ['Error', (event) => event.error ?? ''],
+];
+
+/** The events as a plain table (role `table`): data to read, nothing to act on. */
+function EventList<E extends { time: number }>({ events, columns, empty }: { events: readonly E[]; columns: readonly EventColumn<E>[]; empty: string }): ReactNode {
   return (
     <table aria-label="Events" className="table">
       <thead>
         <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Operation</th>
-          <th scope="col">Resource</th>
-          <th scope="col">Path</th>
-          <th scope="col">Administrator</th>
-          <th scope="col">Error</th>
+          {columns.map(([heading]) => (
+            <th key={heading} scope="col">
+              {heading}
+            </th>
+          ))}
         </tr>
       </thead>
       <tbody>
         {events.length === 0 ? (
           <tr>
-            <td colSpan={6}>No admin events.</td>
+            <td colSpan={columns.length}>{empty}</td>
           </tr>
         ) : null}
         {events.map((event, index) => (
           <tr key={`${event.time}-${index}`}>
-            <td>{formatTime(event.time)}</td>
-            <td>{event.operationType}</td>
-            <td>{event.resourceType}</td>
-            <td>{event.resourcePath}</td>
-            <td>{event.authDetails.userId ?? ''}</td>
-            <td>{event.error ?? ''}</td>
+            {columns.map(([heading, cell]) => (
+              <td key={heading}>{cell(event)}</td>
+            ))}
           </tr>
         ))}
       </tbody>

@@ -5,7 +5,7 @@ import { Button, Cell, Column, Dialog, DialogTrigger, Form, Heading, Input, Labe
 import type { User } from '../api';
 import { useConsole } from '../context';
 import { hrefOf, navigate } from '../router';
-import { Field, MessageView, PageHeading, Toggle, useMessage } from '../ui';
+import { DialogButtons, Field, MessageView, PageHeading, Toggle, useMessage } from '../ui';
 
 /** Users per page. */
 const PAGE_SIZE = 20;
@@ -130,10 +130,7 @@ function CreateUser(): ReactNode {
               <Field label="Last name" value={fields.lastName} onChange={set('lastName')} />
               <Toggle isSelected={enabled} onChange={setEnabled}>Enabled</Toggle>
               <MessageView message={message} />
-              <div className="actions">
-                <Button type="submit" isDisabled={busy}>Create</Button>
-                <Button className="react-aria-Button quiet" onPress={close}>Cancel</Button>
-              </div>
+              <DialogButtons submit="Create" busy={busy} close={close} closeLabel="Cancel" />
             </Form>
           )}
         </Dialog>
